@@ -1,0 +1,137 @@
+"""The Large Movie Review Dataset (IMDB) from TFDS or its published layout.
+
+The published layout is ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``
+(plus ``train/unsup``), as a folder or as ``aclImdb_v1.tar.gz``. The archive
+is streamed member by member; nothing is extracted to disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tarfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from rnnapps.data import find_in_data_root
+from rnnapps.errors import UsageError
+
+LABELS = ("neg", "pos")
+"""Label folder names; the label id is the index (0 = negative)."""
+
+
+@dataclasses.dataclass
+class Reviews:
+    """Texts and 0/1 labels of one split."""
+
+    texts: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def load_imdb(source: str | Path | None = None) -> dict[str, Reviews]:
+    """Loads the labelled train and test reviews.
+
+    Args:
+        source: An ``aclImdb`` folder (or a folder holding one), an
+            ``aclImdb_v1.tar.gz`` archive, or None for
+            ``$RNNAPPS_DATA_DIR/imdb_reviews`` and then tensorflow-datasets.
+
+    Returns:
+        ``{"train": Reviews, "test": Reviews}`` in a deterministic order.
+
+    Raises:
+        UsageError: If the path is missing, not in the published layout, or
+            the archive is truncated or corrupt.
+    """
+    if source is None:
+        source = find_in_data_root("imdb_reviews", "aclImdb", "aclImdb_v1.tar.gz")
+        if source is None:
+            return _load_tfds()
+    path = Path(source)
+    if not path.exists():
+        raise UsageError(f"IMDB data not found: {path}")
+    if path.is_dir():
+        files = _read_folder(path)
+    elif tarfile.is_tarfile(path):
+        files = _read_archive(path)
+    else:
+        raise UsageError(f"{path} is neither an aclImdb folder nor a tar archive")
+    return _to_splits(files, path)
+
+
+def _parse(name: str) -> tuple[str, int] | None:
+    """Maps ``.../{train,test}/{pos,neg}/x.txt`` to ``(split, label)``."""
+    parts = name.replace("\\", "/").split("/")
+    if len(parts) < 3 or not parts[-1].endswith(".txt"):
+        return None
+    split, label = parts[-3], parts[-2]
+    if split not in ("train", "test") or label not in LABELS:
+        return None
+    return split, LABELS.index(label)
+
+
+def _read_folder(path: Path) -> dict[str, tuple[str, int, str]]:
+    if (path / "aclImdb").is_dir():
+        path = path / "aclImdb"
+    files = {}
+    for split in ("train", "test"):
+        for label in LABELS:
+            for file in (path / split / label).glob("*.txt"):
+                files[f"{split}/{label}/{file.name}"] = (
+                    split, LABELS.index(label), _decode(file.read_bytes(), file))
+    return files
+
+
+def _read_archive(path: Path) -> dict[str, tuple[str, int, str]]:
+    files = {}
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive:
+                parsed = _parse(member.name) if member.isfile() else None
+                if parsed is None:
+                    continue
+                data = archive.extractfile(member).read()
+                files[member.name] = (*parsed, _decode(data, member.name))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise UsageError(f"cannot read {path}: truncated or corrupt archive ({err})") from None
+    return files
+
+
+def _decode(data: bytes, where) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"review {where} is not UTF-8 text") from None
+
+
+def _to_splits(files: dict, path: Path) -> dict[str, Reviews]:
+    splits = {}
+    for split in ("train", "test"):
+        rows = sorted((name, label, text) for name, (s, label, text) in files.items()
+                      if s == split)
+        for label, folder in enumerate(LABELS):
+            if not any(row[1] == label for row in rows):
+                raise UsageError(f"{path} has no {split}/{folder} reviews "
+                                 "(expected the aclImdb/{train,test}/{pos,neg} layout)")
+        splits[split] = Reviews(np.array([r[2] for r in rows], dtype=object),
+                                np.array([r[1] for r in rows], dtype=np.int32))
+    return splits
+
+
+def _load_tfds() -> dict[str, Reviews]:
+    import tensorflow_datasets as tfds
+
+    try:
+        train, test = tfds.load("imdb_reviews", split=["train", "test"],
+                                as_supervised=True, batch_size=-1)
+    except Exception as err:  # network errors differ by TFDS version
+        raise UsageError(
+            "could not load imdb_reviews from tensorflow-datasets (offline?); pass "
+            f"--data aclImdb_v1.tar.gz or set RNNAPPS_DATA_DIR ({type(err).__name__})") from None
+    return {name: Reviews(np.array([t.decode("utf-8") for t in tfds.as_numpy(x)],
+                                   dtype=object), tfds.as_numpy(y).astype(np.int32))
+            for name, (x, y) in (("train", train), ("test", test))}

@@ -1,0 +1,71 @@
+"""SavedModel export and loading, with rnnapps metadata beside the model.
+
+A version directory ``saved_models/<task>/<N>/`` (the layout TensorFlow
+Serving reads) holds the SavedModel plus ``config.json`` (the run's config,
+reusable with ``--config``), ``metrics.json`` and any task files such as a
+vocabulary. Loading needs TensorFlow only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import keras
+import tensorflow as tf
+
+from rnnapps.artifacts import read_model_metadata, write_json, write_text, write_versioned_dir
+from rnnapps.errors import UsageError
+
+Endpoint = tuple[str, Callable, Sequence[tf.TensorSpec]]
+"""``(name, function, input_signature)``; the first one is ``serving_default``."""
+
+
+def export_saved_model(root: str | Path, *, resources: Sequence[Any],
+                       endpoints: Sequence[Endpoint], files: dict[str, Any]) -> Path:
+    """Writes a new version directory under ``root`` atomically.
+
+    Args:
+        root: Parent of the version directories, e.g. ``saved_models/sentiment``.
+        resources: Keras layers/models whose variables and tables the
+            endpoints use.
+        endpoints: Functions to serve; the first is also ``serving_default``.
+        files: Extra files to write beside the SavedModel: ``.json`` names
+            get JSON data, other names get text.
+
+    Returns:
+        The new ``root/<N>`` directory.
+    """
+    def fill(tmp: Path) -> None:
+        archive = keras.export.ExportArchive()
+        for resource in resources:
+            archive.track(resource)
+        for name, fn, signature in endpoints:
+            archive.add_endpoint(name, fn, input_signature=list(signature))
+        archive.write_out(str(tmp), verbose=False)
+        for name, content in files.items():
+            (write_json if name.endswith(".json") else write_text)(tmp / name, content)
+
+    return write_versioned_dir(root, fill)
+
+
+def load_saved_model(model_dir: str | Path, task: str) -> tuple[Any, dict, Path]:
+    """Loads an exported model of ``task`` with ``tf.saved_model.load``.
+
+    Args:
+        model_dir: A version directory or its parent (latest version).
+        task: The task the model must belong to.
+
+    Returns:
+        The loaded object, its config dict and the version directory.
+
+    Raises:
+        UsageError: If the directory is not a loadable SavedModel of ``task``.
+    """
+    path, config = read_model_metadata(model_dir, task)
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except (OSError, ValueError, tf.errors.OpError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UsageError(f"cannot load SavedModel {path}: {first}") from None
+    return loaded, config, path

@@ -1,0 +1,211 @@
+"""IMDB sentiment classification: review text -> probability it is positive.
+
+Reads top to bottom as data -> model -> train -> export -> predict. The
+vocabulary is adapted on the training split only; the validation split is
+carved from the training reviews, never from the test reviews.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.artifacts import read_json
+from rnnapps.config import SentimentConfig
+from rnnapps.data.imdb import Reviews, load_imdb
+from rnnapps.errors import UsageError
+from rnnapps.export import export_saved_model, load_saved_model
+from rnnapps.layers import recurrent_stack
+from rnnapps.tasks import runs
+
+TASK = "sentiment"
+VOCABULARY = "vocabulary.txt"
+
+
+# ------------------------------------------------------------------ data
+@keras.saving.register_keras_serializable(package="rnnapps")
+def standardize_review(texts):
+    """Lower-cases, turns the ``<br />`` tags IMDB reviews contain into spaces,
+    and strips punctuation."""
+    texts = tf.strings.lower(texts)
+    texts = tf.strings.regex_replace(texts, r"<br\s*/?>", " ")
+    return tf.strings.regex_replace(texts, f"[{re.escape(string.punctuation)}]", "")
+
+
+def make_vectorizer(config: SentimentConfig, vocabulary: Sequence[str] | None = None):
+    """Returns the ``TextVectorization`` layer: text -> ``seq_length`` token ids.
+
+    Id 0 is padding and id 1 the out-of-vocabulary token; pass ``vocabulary``
+    (as written to ``vocabulary.txt``) to rebuild a fitted one.
+    """
+    return keras.layers.TextVectorization(
+        max_tokens=config.data.max_tokens, standardize=standardize_review,
+        output_sequence_length=config.data.seq_length, vocabulary=vocabulary)
+
+
+def split_validation(train: Reviews, fraction: float, seed: int) -> tuple[Reviews, Reviews]:
+    """Splits a random ``fraction`` of the training reviews off for validation."""
+    order = np.random.default_rng(seed).permutation(len(train))
+    n_val = int(round(len(train) * fraction))
+    pick = lambda idx: Reviews(train.texts[idx], train.labels[idx])  # noqa: E731
+    return pick(order[n_val:]), pick(order[:n_val])
+
+
+def vectorize(vectorizer, reviews: Reviews, batch_size: int = 1024) -> tf.data.Dataset:
+    """Turns reviews into an unbatched dataset of ``(token_ids, label)``, vectorised once."""
+    ids = np.concatenate([vectorizer(reviews.texts[i:i + batch_size].astype(str)).numpy()
+                          for i in range(0, len(reviews), batch_size)])
+    return tf.data.Dataset.from_tensor_slices((ids.astype(np.int32),
+                                               reviews.labels.astype(np.float32)))
+
+
+# ----------------------------------------------------------------- model
+def build_model(config: SentimentConfig) -> keras.Model:
+    """Embedding -> recurrent stack -> Dense(1, sigmoid), on ``seq_length`` ids.
+
+    ``mask_zero`` lets the recurrent layers skip the padding that
+    ``TextVectorization`` appends, so the final state is the one after the
+    last real token.
+    """
+    model, data = config.model, config.data
+    return keras.Sequential([
+        keras.Input(shape=(data.seq_length,), dtype="int32", name="token_ids"),
+        keras.layers.Embedding(data.max_tokens, model.embedding_dim, mask_zero=True),
+        *recurrent_stack(model, seed=config.train.seed),
+        keras.layers.Dense(1, activation="sigmoid", name="probability"),
+    ], name="sentiment")
+
+
+# ----------------------------------------------------------------- train
+def train(config: SentimentConfig, *, run_dir: str | Path | None = None, resume: bool = False,
+          export_dir: str | Path | None = "saved_models", tensorboard: bool = False,
+          verbose: int = 1) -> dict:
+    """Loads IMDB, trains with the shared loop, evaluates on test, exports.
+
+    Args:
+        config: The run's settings.
+        run_dir: Where checkpoints, history and weights go (default: a new
+            ``runs/sentiment/<timestamp>``).
+        resume: Continue the run in ``run_dir`` from its last checkpoint.
+        export_dir: Root of the SavedModel versions; None skips the export.
+        tensorboard: Also write TensorBoard summaries.
+        verbose: 1 for progress bars and messages, 0 for none.
+
+    Returns:
+        ``metrics.json`` contents plus ``run_dir`` and ``export`` paths.
+
+    Raises:
+        UsageError: On unreadable data or an unusable run directory.
+    """
+    splits = load_imdb(config.data.data)
+    run_dir = runs.start_run(config, run_dir, resume)
+    train_reviews, val_reviews = split_validation(
+        splits["train"], config.data.validation_split, config.train.seed)
+    vectorizer = make_vectorizer(config)
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_reviews.texts.astype(str)).batch(1024))
+    (run_dir / VOCABULARY).write_text("\n".join(vectorizer.get_vocabulary()), encoding="utf-8")
+
+    batch = config.train.batch_size
+    train_ds = vectorize(vectorizer, train_reviews).cache()
+    n_train = len(train_reviews)
+
+    def train_data(epoch: int) -> tf.data.Dataset:
+        # One fixed shuffle per (seed, epoch): a resumed run sees the same batches.
+        return (train_ds.shuffle(n_train, seed=config.train.seed + epoch,
+                                 reshuffle_each_iteration=False)
+                .batch(batch).prefetch(tf.data.AUTOTUNE))
+
+    val_ds = (vectorize(vectorizer, val_reviews).batch(batch).cache().prefetch(tf.data.AUTOTUNE)
+              if len(val_reviews) else None)
+    test_ds = vectorize(vectorizer, splits["test"]).batch(batch).prefetch(tf.data.AUTOTUNE)
+
+    model = build_model(config)
+    trainer, history = runs.fit(
+        config, model, keras.losses.BinaryCrossentropy(),
+        [keras.metrics.BinaryAccuracy(name="accuracy")], train_data, val_ds, run_dir,
+        resume=resume, tensorboard=tensorboard, verbose=verbose)
+    result = runs.finish_run(run_dir, history, trainer.evaluate(test_ds, verbose=verbose))
+    result["run_dir"] = str(run_dir)
+    if export_dir is not None:
+        result["export"] = str(export(run_dir, export_dir))
+    return result
+
+
+# ---------------------------------------------------------------- export
+def export(run_dir: str | Path, export_dir: str | Path = "saved_models") -> Path:
+    """Exports a finished run as ``<export_dir>/sentiment/<N>``.
+
+    The ``serving_default`` signature (also callable as ``classify``) takes a
+    batch of raw review strings ``texts`` and returns ``{"probability": [batch]}``:
+    vectorisation happens inside the graph.
+
+    Raises:
+        UsageError: If ``run_dir`` is not a finished sentiment run.
+    """
+    run_dir = Path(run_dir)
+    for name in ("config.json", VOCABULARY, runs.WEIGHTS):
+        if not (run_dir / name).exists():
+            raise UsageError(f"{run_dir} is not a finished {TASK} run (no {name})")
+    config = SentimentConfig.load(run_dir / "config.json")
+    vocabulary = (run_dir / VOCABULARY).read_text(encoding="utf-8").split("\n")
+    vectorizer = make_vectorizer(config, vocabulary=vocabulary)
+    vectorizer.build((None,))
+    model = build_model(config)
+    model.load_weights(run_dir / runs.WEIGHTS)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+    def classify(texts):
+        probability = model(vectorizer(texts), training=False)
+        return {"probability": tf.reshape(probability, [-1])}
+
+    metrics_path = run_dir / "metrics.json"
+    return export_saved_model(
+        Path(export_dir) / TASK, resources=[model, vectorizer],
+        endpoints=[("classify", classify, classify.input_signature)],
+        files={"config.json": config.to_dict(), VOCABULARY: "\n".join(vocabulary),
+               "metrics.json": read_json(metrics_path) if metrics_path.exists() else {}})
+
+
+# ------------------------------------------------------- serve the export
+def predict(model_dir: str | Path, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    """Probabilities that each review is positive, from an exported model.
+
+    Raises:
+        UsageError: On an empty review or a directory that is not a sentiment
+            SavedModel.
+    """
+    for i, text in enumerate(texts):
+        if not text or not text.strip():
+            raise UsageError(f"review {i + 1} is empty")
+    loaded, _, _ = load_saved_model(model_dir, TASK)
+    return _classify(loaded, list(texts), batch_size)
+
+
+def _classify(loaded, texts: list[str], batch_size: int) -> np.ndarray:
+    out = [loaded.classify(tf.constant(texts[i:i + batch_size]))["probability"].numpy()
+           for i in range(0, len(texts), batch_size)]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def evaluate(model_dir: str | Path, data: str | Path | None = None,
+             batch_size: int = 256) -> dict:
+    """Accuracy and log loss of an exported model on the IMDB test reviews.
+
+    Returns:
+        ``{"accuracy", "loss", "reviews", "model"}``.
+    """
+    loaded, _, path = load_saved_model(model_dir, TASK)
+    test = load_imdb(data)["test"]
+    p = _classify(loaded, list(test.texts.astype(str)), batch_size).astype(np.float64)
+    y = test.labels
+    eps = 1e-7
+    q = np.clip(p, eps, 1 - eps)
+    return {"accuracy": float(np.mean((p > 0.5) == (y == 1))),
+            "loss": float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))),
+            "reviews": int(len(y)), "model": str(path)}

@@ -1,0 +1,341 @@
+"""The one training loop every task uses.
+
+``Trainer`` takes explicit objects -- a Keras model, a Keras loss, an
+optimizer, metrics and a ``tf.distribute`` strategy -- and knows nothing about
+tasks, vocabularies or labels. Each step runs under ``tf.GradientTape`` in a
+``tf.function`` through ``strategy.run``; the loss is averaged over the global
+batch with ``tf.nn.compute_average_loss`` so the same code is correct on one
+device or many. Checkpoints, best weights and early stopping live in ``fit``;
+anything else (history files, TensorBoard) is a callback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, Union
+
+import keras
+import tensorflow as tf
+
+from rnnapps.artifacts import ensure_dir, write_json
+
+DataSource = Union[tf.data.Dataset, Callable[[int], tf.data.Dataset]]
+"""A dataset, or a function from the epoch index to that epoch's dataset
+(which lets a resumed run see exactly the shuffling it would have seen)."""
+
+
+@dataclasses.dataclass
+class History:
+    """What ``Trainer.fit`` returns: per-epoch metrics and how training ended.
+
+    Attributes:
+        metrics: Metric name -> one value per epoch (``val_`` for validation).
+        best_epoch: 1-based epoch of the best monitored value, if monitored.
+        best_value: That value.
+        stopped_early: Whether early stopping ended training.
+        seconds: Wall time of the epochs run in this call.
+    """
+
+    metrics: dict = dataclasses.field(default_factory=dict)
+    best_epoch: int | None = None
+    best_value: float | None = None
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs recorded."""
+        return len(next(iter(self.metrics.values()), []))
+
+    def to_dict(self) -> dict:
+        """Returns the history as JSON-ready data."""
+        return dataclasses.asdict(self)
+
+
+class Callback:
+    """Base class of loop hooks; override what you need."""
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        """Called after each epoch with 1-based ``epoch`` and its metrics."""
+
+
+class HistoryWriter(Callback):
+    """Rewrites a JSON file of the metrics so far after every epoch."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.rows: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.rows.append({"epoch": epoch, **logs})
+        write_json(self.path, self.rows)
+
+
+class TensorBoard(Callback):
+    """Writes each epoch's metrics as TensorBoard scalars under ``logdir``."""
+
+    def __init__(self, logdir: str | os.PathLike):
+        self.writer = tf.summary.create_file_writer(str(logdir))
+
+    def on_epoch_end(self, epoch, logs):
+        with self.writer.as_default(step=epoch):
+            for name, value in logs.items():
+                tf.summary.scalar(name, value)
+        self.writer.flush()
+
+
+class Trainer:
+    """Trains a Keras model with one shared ``tf.GradientTape`` step.
+
+    Args:
+        model: Any Keras model; built or not.
+        loss: A ``keras.losses.Loss``; its per-example values are averaged
+            over the global batch (extra axes, e.g. time, are averaged first).
+        optimizer: A Keras optimizer (``optimizer.apply`` is used).
+        metrics: Keras metrics updated with ``(y_true, y_pred)`` each step.
+        clip_norm: If set, gradients are clipped to this global norm.
+        strategy: A ``tf.distribute.Strategy``; the default strategy if None.
+            Create the model, optimizer and metrics under its scope.
+
+    Raises:
+        ValueError: If ``clip_norm`` is not positive.
+    """
+
+    def __init__(self, model: keras.Model, loss: keras.losses.Loss,
+                 optimizer: keras.optimizers.Optimizer,
+                 metrics: Sequence[keras.metrics.Metric] = (), *,
+                 clip_norm: float | None = None,
+                 strategy: tf.distribute.Strategy | None = None):
+        if clip_norm is not None and not clip_norm > 0:
+            raise ValueError(f"clip_norm must be positive, got {clip_norm!r}")
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        self.clip_norm = clip_norm
+        self.strategy = strategy or tf.distribute.get_strategy()
+        with self.strategy.scope():
+            self.loss_metric = keras.metrics.Mean(name="loss")
+        self.metrics = [self.loss_metric, *metrics]
+        self._train_fn = tf.function(self._distributed(self._train_step), reduce_retracing=True)
+        self._test_fn = tf.function(self._distributed(self._test_step), reduce_retracing=True)
+
+    # ----------------------------------------------------------------- steps
+    def _distributed(self, step):
+        def run(batch):
+            self.strategy.run(step, args=(batch,))
+        return run
+
+    def _per_example_loss(self, y_true, y_pred):
+        values = self.loss.call(y_true, y_pred)
+        if len(values.shape) > 1:  # e.g. [batch, time] for sequence targets
+            values = tf.reduce_mean(values, axis=list(range(1, len(values.shape))))
+        return values
+
+    def _train_step(self, batch):
+        x, y = batch
+        with tf.GradientTape() as tape:
+            y_pred = self.model(x, training=True)
+            per_example = self._per_example_loss(y, y_pred)
+            loss = tf.nn.compute_average_loss(per_example)
+            if self.model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
+        variables = self.model.trainable_variables
+        grads = tape.gradient(loss, variables)
+        if self.clip_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
+        self.optimizer.apply(grads, variables)
+        self._update_metrics(y, y_pred, per_example)
+
+    def _test_step(self, batch):
+        x, y = batch
+        y_pred = self.model(x, training=False)
+        self._update_metrics(y, y_pred, self._per_example_loss(y, y_pred))
+
+    def _update_metrics(self, y, y_pred, per_example):
+        self.loss_metric.update_state(per_example)
+        for metric in self.metrics[1:]:
+            metric.update_state(y, y_pred)
+
+    def _results(self) -> dict:
+        return {m.name: float(m.result()) for m in self.metrics}
+
+    def _run_epoch(self, fn, dataset, progbar=None):
+        """Runs ``fn`` on every batch; the progress bar is left for the caller to finalize."""
+        for metric in self.metrics:
+            metric.reset_state()
+        steps = 0
+        for batch in self.strategy.experimental_distribute_dataset(dataset):
+            fn(batch)
+            steps += 1
+            if progbar is not None:
+                progbar.update(steps, list(self._results().items()), finalize=False)
+        return self._results(), steps
+
+    # -------------------------------------------------------------- public
+    def evaluate(self, data: tf.data.Dataset, verbose: int = 0) -> dict:
+        """Computes the loss and metrics over ``data`` of ``(x, y)`` batches.
+
+        Args:
+            data: The batched dataset.
+            verbose: 1 shows a progress bar.
+
+        Returns:
+            Metric name -> value.
+        """
+        progbar = _progbar(data, verbose, [m.name for m in self.metrics])
+        logs, steps = self._run_epoch(self._test_fn, data, progbar)
+        if progbar is not None:
+            progbar.update(steps, list(logs.items()), finalize=True)
+        return logs
+
+    def fit(self, train_data: DataSource, val_data: tf.data.Dataset | None = None, *,
+            epochs: int, monitor: str = "val_loss", patience: int | None = None,
+            restore_best: bool = True, checkpoint_dir: str | os.PathLike | None = None,
+            resume: bool = False, callbacks: Iterable[Callback] = (),
+            verbose: int = 1) -> History:
+        """Trains for ``epochs`` epochs, validating after each.
+
+        Args:
+            train_data: Batches of ``(x, y)``, or a function ``epoch -> dataset``.
+            val_data: Validation batches; metrics get a ``val_`` prefix.
+            epochs: Total number of epochs (a resumed run counts those done).
+            monitor: Metric that picks the best epoch (``val_*`` needs
+                ``val_data``); lower is better unless its name contains
+                ``acc`` or ``auc``.
+            patience: Stop after this many epochs without improvement.
+            restore_best: End with the weights of the best epoch.
+            checkpoint_dir: Where ``tf.train.CheckpointManager`` keeps the
+                model, optimizer and loop state after each epoch, and where
+                the best weights go (``best.weights.h5``).
+            resume: Continue from the latest checkpoint in ``checkpoint_dir``.
+            callbacks: Hooks called after each epoch.
+            verbose: 1 for a progress bar per epoch, 0 for silence.
+
+        Returns:
+            The ``History`` of all epochs, resumed ones included.
+
+        Raises:
+            ValueError: On ``epochs < 1``, ``resume`` without a checkpoint, or
+                a ``monitor`` that no metric produces.
+        """
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs!r}")
+        if resume and checkpoint_dir is None:
+            raise ValueError("resume=True needs a checkpoint_dir")
+        names = [m.name for m in self.metrics]
+        names += [f"val_{n}" for n in names] if val_data is not None else []
+        if monitor not in names:
+            raise ValueError(f"monitor must be one of {', '.join(names)}; got {monitor!r}")
+        data_for = train_data if callable(train_data) else (lambda epoch: train_data)
+        self._build(data_for(0))
+        best = _Best(monitor, patience)
+        history = History()
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
+        state_var = tf.Variable("{}", dtype=tf.string, trainable=False)
+        manager = None
+        if checkpoint_dir is not None:
+            checkpoint_dir = ensure_dir(checkpoint_dir)
+            ckpt = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
+                                       epoch=epoch_var, state=state_var)
+            manager = tf.train.CheckpointManager(ckpt, str(checkpoint_dir), max_to_keep=2)
+            best.path = checkpoint_dir / "best.weights.h5"
+            if resume:
+                if manager.latest_checkpoint is None:
+                    raise ValueError(f"no checkpoint to resume from in {checkpoint_dir}")
+                ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+                state = json.loads(state_var.numpy().decode())
+                history = History(**state["history"])
+                best.load_state(state["best"])
+        start = time.perf_counter()
+        for epoch in range(int(epoch_var.numpy()), epochs):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            dataset = data_for(epoch)
+            progbar = _progbar(dataset, verbose, [m.name for m in self.metrics])
+            logs, steps = self._run_epoch(self._train_fn, dataset, progbar)
+            if val_data is not None:
+                val_logs, _ = self._run_epoch(self._test_fn, val_data)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            if progbar is not None:
+                progbar.update(steps, list(logs.items()), finalize=True)
+            for name, value in logs.items():
+                history.metrics.setdefault(name, []).append(value)
+            stop = best.update(epoch + 1, logs, self.model)
+            history.best_epoch, history.best_value = best.epoch, best.value
+            history.stopped_early = stop
+            if manager is not None:
+                epoch_var.assign(epoch + 1)
+                state_var.assign(json.dumps({"history": history.to_dict(),
+                                             "best": best.state()}))
+                manager.save(checkpoint_number=epoch + 1)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch + 1, logs)
+            if stop:
+                if verbose:
+                    print(f"Early stopping: no {monitor} improvement in {patience} epochs.")
+                break
+        history.seconds += time.perf_counter() - start
+        if restore_best:
+            best.restore(self.model)
+        return history
+
+    def _build(self, dataset: tf.data.Dataset) -> None:
+        """Creates the model's and optimizer's variables (before any restore)."""
+        if not self.model.built:
+            x, _ = next(iter(dataset))
+            self.model(x)
+        self.optimizer.build(self.model.trainable_variables)
+
+
+class _Best:
+    """Tracks the best value of the monitored metric, its epoch and weights."""
+
+    def __init__(self, monitor: str, patience: int | None):
+        self.monitor = monitor
+        self.patience = patience
+        self.higher_is_better = "acc" in monitor or "auc" in monitor
+        self.value: float | None = None
+        self.epoch: int | None = None
+        self.path: Path | None = None  # None: keep the best weights in memory
+        self._weights = None
+
+    def update(self, epoch: int, logs: dict, model: keras.Model) -> bool:
+        """Records ``logs``; returns True if training should stop."""
+        value = logs[self.monitor]
+        improved = self.value is None or (
+            value > self.value if self.higher_is_better else value < self.value)
+        if improved and math.isfinite(value):
+            self.value, self.epoch = value, epoch
+            if self.path is not None:
+                tmp = self.path.with_name(".tmp-" + self.path.name)
+                model.save_weights(tmp)
+                os.replace(tmp, self.path)
+            else:
+                self._weights = model.get_weights()
+        return self.patience is not None and epoch - (self.epoch or 0) >= self.patience
+
+    def restore(self, model: keras.Model) -> None:
+        """Loads the best weights into ``model`` (no-op if none were kept)."""
+        if self.path is not None and self.path.exists():
+            model.load_weights(self.path)
+        elif self._weights is not None:
+            model.set_weights(self._weights)
+
+    def state(self) -> dict:
+        return {"value": self.value, "epoch": self.epoch}
+
+    def load_state(self, state: dict) -> None:
+        self.value, self.epoch = state["value"], state["epoch"]
+
+
+def _progbar(dataset, verbose, names):
+    if not verbose:
+        return None
+    steps = int(dataset.cardinality())
+    return keras.utils.Progbar(steps if steps > 0 else None,
+                               stateful_metrics=names + [f"val_{n}" for n in names])
