@@ -113,6 +113,9 @@ def _to_splits(files: dict, path: Path) -> dict[str, Reviews]:
     for split in ("train", "test"):
         rows = sorted((name, label, text) for name, (s, label, text) in files.items()
                       if s == split)
+        if not rows:
+            raise UsageError(f"{path} has no {split} split (expected aclImdb/{split}/pos and "
+                             f"aclImdb/{split}/neg)")
         for label, folder in enumerate(LABELS):
             if not any(row[1] == label for row in rows):
                 raise UsageError(f"{path} has no {split}/{folder} reviews "

@@ -38,33 +38,50 @@ def default_run_dir(task: str, root: str | Path = "runs") -> Path:
     return path
 
 
-def start_run(config: TaskConfig, run_dir: str | Path | None, resume: bool) -> Path:
-    """Creates (or reopens) the run directory, writes its config, seeds everything.
+def resolve_run_dir(task: str, run_dir: str | Path | None, resume: bool) -> Path:
+    """Checks the run directory options without touching the disk.
+
+    Call it before loading data, so a mistake costs nothing.
 
     Args:
-        config: The run's config; written to ``config.json``.
+        task: The task name (for the default directory).
         run_dir: The directory, or None for a fresh default one.
-        resume: Reopen a run that has checkpoints instead of starting one.
+        resume: Whether to continue a run that has checkpoints.
 
     Returns:
-        The run directory.
+        The run directory (not created yet).
 
     Raises:
-        UsageError: If resuming a directory without checkpoints, or starting a
-            new run in a directory that already has some.
+        UsageError: If resuming a directory without checkpoints, starting a
+            new run in a directory that already has some, or the path is a file.
     """
     if run_dir is None:
         if resume:
             raise UsageError("--resume needs --run-dir (the run to continue)")
-        run_dir = default_run_dir(config.task)
+        return default_run_dir(task)
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--run-dir {run_dir} exists and is not a directory")
     has_checkpoint = (run_dir / "checkpoints" / "checkpoint").exists()
     if resume and not has_checkpoint:
         raise UsageError(f"no checkpoint to resume from in {run_dir}")
     if not resume and has_checkpoint:
         raise UsageError(f"{run_dir} already holds a run: pass --resume to continue it "
                          "or choose another --run-dir")
-    ensure_dir(run_dir)
+    return run_dir
+
+
+def start_run(config: TaskConfig, run_dir: str | Path | None, resume: bool = False) -> Path:
+    """Creates (or reopens) the run directory, writes its ``config.json`` and
+    seeds everything. The options are checked by ``resolve_run_dir`` first.
+
+    Returns:
+        The run directory.
+
+    Raises:
+        UsageError: On bad run directory options, or if it cannot be created.
+    """
+    run_dir = ensure_dir(resolve_run_dir(config.task, run_dir, resume))
     config.save(run_dir / "config.json")
     keras.utils.set_random_seed(config.train.seed)
     return run_dir

@@ -103,8 +103,9 @@ def train(config: SentimentConfig, *, run_dir: str | Path | None = None, resume:
     Raises:
         UsageError: On unreadable data or an unusable run directory.
     """
+    run_dir = runs.resolve_run_dir(TASK, run_dir, resume)
     splits = load_imdb(config.data.data)
-    run_dir = runs.start_run(config, run_dir, resume)
+    runs.start_run(config, run_dir, resume)
     train_reviews, val_reviews = split_validation(
         splits["train"], config.data.validation_split, config.train.seed)
     vectorizer = make_vectorizer(config)

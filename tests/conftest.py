@@ -1,0 +1,72 @@
+"""Shared fixtures: tiny datasets in the real on-disk formats, and helpers
+that run the real command line or a TensorFlow-only interpreter."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+POSITIVE = ["a wonderful moving film", "brilliant acting and a superb story",
+            "great fun, I loved it", "excellent, beautiful and touching"]
+NEGATIVE = ["a terrible boring mess", "awful acting and a dreadful plot",
+            "the worst film, a waste of time", "bad, dull and stupid"]
+
+
+def write_imdb_archive(path: Path, per_label: int = 24, splits=("train", "test"),
+                       labels=("pos", "neg"), test_word: str = "zebra") -> Path:
+    """Writes an ``aclImdb_v1.tar.gz`` in the published layout, with an
+    unlabelled ``train/unsup`` folder and url files as the real one has.
+    Test reviews end with ``test_word``, which no training review contains."""
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name, text):
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(f"aclImdb/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        add("README", "Large Movie Review Dataset (test fixture)\n")
+        for split in splits:
+            add(f"{split}/urls_pos.txt", "http://example.invalid\n")
+            for label in labels:
+                phrases = POSITIVE if label == "pos" else NEGATIVE
+                for i in range(per_label):
+                    text = f"{phrases[i % 4]}.<br /><br />{phrases[(i + 1) % 4]}!"
+                    text += f" {test_word}" if split == "test" else ""
+                    add(f"{split}/{label}/{i}_{8 if label == 'pos' else 2}.txt", text)
+        add("train/unsup/0_0.txt", "an unlabelled review")
+    return path
+
+
+@pytest.fixture(scope="session")
+def imdb_archive(tmp_path_factory) -> Path:
+    """A tiny ``aclImdb_v1.tar.gz`` (24 reviews per label and split)."""
+    return write_imdb_archive(tmp_path_factory.mktemp("imdb") / "aclImdb_v1.tar.gz")
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Runs ``python -m rnnapps ARGS`` in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "rnnapps", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def run_tensorflow_only(code: str, timeout: int = 120):
+    """Runs ``code`` in a fresh interpreter where ``import rnnapps`` fails,
+    and returns the JSON it prints on its last line of stdout."""
+    prelude = "import sys\nsys.modules['rnnapps'] = None  # rnnapps must not be needed\n"
+    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,154 @@
+"""The sentiment task end to end: the real CLI on a tiny aclImdb archive,
+export -> reload in a TensorFlow-only process, and the user-mistake catalogue."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import run_cli, run_tensorflow_only
+from rnnapps import cli
+from rnnapps.config import SentimentConfig
+from rnnapps.data.imdb import Reviews
+
+TINY = ["--units", "8", "--layers", "1", "--embedding-dim", "8", "--max-tokens", "60",
+        "--seq-length", "16", "--batch-size", "16", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def trained(imdb_archive, tmp_path_factory):
+    """One real `rnnapps sentiment train` run through the command line."""
+    work = tmp_path_factory.mktemp("sentiment")
+    proc = run_cli("sentiment", "train", "--data", str(imdb_archive), "--epochs", "2",
+                   "--cell", "gru", "--run-dir", "run", "--quiet", *TINY, cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return work, proc.stdout
+
+
+def test_train_writes_run_and_export(trained):
+    work, stdout = trained
+    assert "export: saved_models/sentiment/1" in stdout
+    run = work / "run"
+    assert {p.name for p in run.iterdir()} >= {"config.json", "history.json", "metrics.json",
+                                                "model.weights.h5", "vocabulary.txt",
+                                                "checkpoints"}
+    config = SentimentConfig.load(run / "config.json")
+    assert (config.model.cell, config.model.units, config.train.seed) == ("gru", 8, 3)
+    export = work / "saved_models" / "sentiment" / "1"
+    assert {"saved_model.pb", "config.json", "metrics.json", "vocabulary.txt"} <= {
+        p.name for p in export.iterdir()}
+    metrics = json.loads((export / "metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["accuracy"] <= 1.0 and metrics["epochs"] == 2
+    assert not list(work.glob("saved_models/sentiment/.tmp-*"))
+
+
+def test_vocabulary_comes_from_the_training_split_only(trained):
+    vocabulary = (trained[0] / "run" / "vocabulary.txt").read_text().split("\n")
+    assert vocabulary[:2] == ["", "[UNK]"] and "wonderful" in vocabulary
+    assert "zebra" not in vocabulary  # a word that only test reviews contain
+
+
+def test_validation_split_is_disjoint_and_seeded():
+    from rnnapps.tasks.sentiment import split_validation
+
+    reviews = Reviews(np.array([f"r{i}" for i in range(100)], dtype=object),
+                      np.arange(100, dtype=np.int32) % 2)
+    train, val = split_validation(reviews, 0.2, seed=1)
+    assert len(train) == 80 and len(val) == 20
+    assert set(train.texts).isdisjoint(val.texts)
+    np.testing.assert_array_equal(split_validation(reviews, 0.2, seed=1)[1].texts, val.texts)
+
+
+def test_export_reloads_without_rnnapps_and_matches_the_in_memory_model(trained):
+    work, _ = trained
+    from rnnapps.tasks import sentiment
+
+    reviews = ["A moving, beautifully shot film.", "awful, a waste of time", "zebra"]
+    config = SentimentConfig.load(work / "run" / "config.json")
+    vocabulary = (work / "run" / "vocabulary.txt").read_text().split("\n")
+    model = sentiment.build_model(config)
+    model.load_weights(work / "run" / "model.weights.h5")
+    vectorizer = sentiment.make_vectorizer(config, vocabulary)
+    in_memory = model(vectorizer(np.array(reviews))).numpy().ravel()
+
+    served = run_tensorflow_only(f"""
+        import json, tensorflow as tf
+        model = tf.saved_model.load({str(work / "saved_models/sentiment/1")!r})
+        out = model.signatures["serving_default"](texts=tf.constant({reviews!r}))
+        print(json.dumps(out["probability"].numpy().tolist()))
+    """)
+    np.testing.assert_allclose(served, in_memory, atol=1e-6)
+
+
+def test_predict_evaluate_and_export_commands(trained, imdb_archive):
+    work, _ = trained
+    proc = run_cli("sentiment", "predict", "--model", "saved_models/sentiment",
+                   "A moving, beautifully shot film.", "awful", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("A moving, beautifully shot film.")
+    assert lines[0].split("\t")[1] in ("positive", "negative")
+
+    proc = run_cli("sentiment", "evaluate", "--model", "saved_models/sentiment/1",
+                   "--data", str(imdb_archive), cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert "reviews: 48" in proc.stdout and "accuracy: " in proc.stdout
+
+    proc = run_cli("sentiment", "export", "--run-dir", "run", cwd=work)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "saved_models/sentiment/2"
+
+
+def test_resume_continues_a_run_to_more_epochs(trained, imdb_archive):
+    work, _ = trained
+    shutil.copytree(work / "run", work / "run2")
+    proc = run_cli("sentiment", "train", "--run-dir", "run2", "--resume", "--epochs", "3",
+                   "--data", str(imdb_archive), "--no-export", "--quiet", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    history = json.loads((work / "run2" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [3]  # only the new epoch ran
+    assert json.loads((work / "run2" / "metrics.json").read_text())["epochs"] == 3
+
+
+# ------------------------------------------------------------ user mistakes
+def _mistakes(archive, model_dir, other_task_dir, text_file):
+    return [
+        (["train", "--cell", "transformer"], "invalid choice: 'transformer'"),
+        (["train", "--units", "0"], "units must be >= 1, got 0"),
+        (["train", "--units", "many"], "invalid int value: 'many'"),
+        (["train", "--data", "/no/such/aclImdb"], "IMDB data not found: /no/such/aclImdb"),
+        (["train", "--data", str(text_file)], "neither an aclImdb folder nor a tar archive"),
+        (["train", "--resume"], "--resume needs --run-dir"),
+        (["train", "--config", "/no/config.json"], "config file not found"),
+        (["predict", "--model", str(model_dir), "  "], "review 1 is empty"),
+        (["predict", "--model", str(text_file.parent), "good"], "is not a SavedModel"),
+        (["predict", "--model", str(other_task_dir), "good"], "holds a textgen model"),
+        (["evaluate", "--model", "/no/model", "--data", str(archive)], "model directory not found"),
+        (["export", "--run-dir", str(text_file.parent)], "is not a finished sentiment run"),
+    ]
+
+
+def test_user_mistakes_exit_2_with_one_line_and_write_nothing(trained, imdb_archive, tmp_path,
+                                                              monkeypatch, capsys):
+    work, _ = trained
+    model_dir = work / "saved_models" / "sentiment" / "1"
+    other = tmp_path / "other"
+    shutil.copytree(model_dir, other)
+    (other / "config.json").write_text(json.dumps({"task": "textgen"}))
+    text_file = tmp_path / "notes" / "review.txt"
+    text_file.parent.mkdir()
+    text_file.write_text("not a dataset")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    for args, message in _mistakes(imdb_archive, model_dir, other, text_file):
+        try:
+            code = cli.main(["sentiment", *args])
+        except SystemExit as exit_:  # argparse's own errors
+            code = exit_.code
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        assert message in err, (args, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
+        assert list(cwd.iterdir()) == [], (args, "wrote files")
