@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnapps import __version__
-from rnnapps.config import SentimentConfig, TaskConfig, iter_options
+from rnnapps.config import RegressionConfig, SentimentConfig, TaskConfig, iter_options
 from rnnapps.errors import UsageError
 
 EXIT_USAGE = 2
@@ -197,7 +197,105 @@ def _predict_sentiment(args):
         print(f"{p:.4f}\t{'positive' if p > 0.5 else 'negative'}\t{short}")
 
 
-REGISTRARS = [register_sentiment]
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def register_regression(tasks) -> None:
+    task = tasks.add_parser("regression", help="time-series forecasting (CSV or synthetic)",
+                            description="Forecast the next values of a series from a CSV, or "
+                                        "of a synthetic signal, next to simple baselines.")
+    commands = task.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train, score against baselines on test, export",
+        description="Train on a CSV (--csv --target [--features] [--date-column]) or on a "
+                    "synthetic noisy sum of sines, score the model next to persistence, "
+                    "seasonal naive (--season) and a linear model, then export.")
+    add_train_arguments(train, RegressionConfig)
+    train.set_defaults(run=train_command("regression", RegressionConfig))
+
+    evaluate = commands.add_parser("evaluate",
+                                   help="MAE/RMSE of an exported model and the baselines")
+    add_model_argument(evaluate)
+    evaluate.add_argument("--csv", metavar="FILE", help="CSV with the model's columns, split "
+                          "as in training (default: the training data)")
+    evaluate.add_argument("--season", type=_positive_int, metavar="STEPS",
+                          help="season length for the seasonal-naive baseline "
+                               "(default: the training run's)")
+    evaluate.add_argument("--plot", metavar="FILE.png",
+                          help="draw forecast against actual on the test span")
+    evaluate.set_defaults(run=_evaluate_regression)
+
+    predict = commands.add_parser("predict", help="forecast the steps after a CSV's last row")
+    add_model_argument(predict)
+    predict.add_argument("--csv", metavar="FILE", help="recent rows with the model's columns; "
+                         "the last WINDOW rows are read (default: the training data)")
+    predict.add_argument("--plot", metavar="FILE.png", help="draw the window and the forecast")
+    predict.set_defaults(run=_predict_regression)
+
+    export = commands.add_parser("export", help="export a finished run as a SavedModel")
+    export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
+    add_export_dir(export)
+    export.set_defaults(run=export_command("regression"))
+
+
+def _evaluate_regression(args):
+    module = task_module("regression")
+    result = module.evaluate(args.model, args.csv, args.season, args.plot)
+    print(module.scores_table(result, result["target"]))
+    print(f"model: {result['model_dir']}")
+    if "plot" in result:
+        print(f"plot: {result['plot']}")
+
+
+def _predict_regression(args):
+    result = task_module("regression").predict(args.model, args.csv, args.plot)
+    for when, value in zip(result["times"], result["forecast"]):
+        print(f"{when}\t{value:.4f}")
+    if "plot" in result:
+        print(f"plot: {result['plot']}", file=sys.stderr)
+
+
+# ------------------------------------------------------------ diagnose
+def _list_arg(kind: type, choices: tuple[str, ...] | None = None) -> Callable:
+    """An argparse type for comma-separated values: names from ``choices``,
+    or positive numbers of ``kind``."""
+    def parse(text: str) -> list:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+        if choices is not None:
+            unknown = [item for item in items if item not in choices]
+            if unknown:
+                raise argparse.ArgumentTypeError(
+                    f"unknown cell {unknown[0]!r}; choose from {', '.join(choices)}")
+            return items
+        try:
+            values = [kind(item) for item in items]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {kind.__name__} values, got {text!r}") from None
+        bad = [v for v in values if not v > 0]
+        if bad:
+            raise argparse.ArgumentTypeError(f"must be positive, got {bad[0]!r}")
+        return values
+    return parse
+
+
+def _positive(kind: type) -> Callable:
+    def parse(text: str):
+        values = _list_arg(kind)(text)
+        if len(values) != 1:
+            raise argparse.ArgumentTypeError(f"expected one value, got {text!r}")
+        return values[0]
+    return parse
+
+
+REGISTRARS = [register_sentiment, register_regression]
 """One function per task (and tool) adding its sub-commands."""
 
 

@@ -197,6 +197,91 @@ class SentimentConfig(TaskConfig):
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+@dataclass
+class RegressionData:
+    """Which series to forecast, how it is cut into windows and split in time."""
+
+    csv: Optional[str] = option(
+        None, "CSV file of the series (default: a synthetic noisy sum of sines); "
+        "a bare name is also looked up in $RNNAPPS_DATA_DIR/timeseries")
+    target: Optional[str] = option(None, "CSV column to forecast (needed with --csv)")
+    features: Optional[str] = option(
+        None, "comma-separated extra input columns; non-numeric ones are one-hot encoded")
+    date_column: Optional[str] = option(
+        None, "CSV column of ISO 8601 times: rows are sorted by it; never an input")
+    window: int = option(30, "past time steps the model reads", low=1)
+    horizon: int = option(1, "future steps forecast at once", low=1)
+    season: Optional[int] = option(
+        None, "season length in steps, for the seasonal-naive baseline", low=1)
+    val_fraction: float = option(0.15, "fraction of the rows (after train) for validation",
+                                 low=0.0, high=1.0, open_high=True)
+    test_fraction: float = option(0.15, "fraction of the rows (the last ones) for test",
+                                  low=0.0, high=1.0, open_high=True)
+    signal_length: int = option(2000, "synthetic signal: number of time steps", low=2)
+    signal_periods: str = option("24,60", "synthetic signal: comma-separated sine periods")
+    signal_noise: float = option(0.1, "synthetic signal: std of the Gaussian noise", low=0.0)
+    signal_seed: int = option(0, "synthetic signal: random seed", low=0)
+
+
+@dataclass
+class RegressionModel(RNNConfig):
+    """Recurrent stack -> Dense(horizon); defaults mirror SimpleRNN(128) -> Dense(1)."""
+
+    cell: str = option("simple_rnn", "recurrent cell", choices=CELLS)
+    units: int = option(128, "units per recurrent layer", low=1)
+    layers: int = option(1, "number of stacked recurrent layers", low=1)
+
+
+@dataclass
+class RegressionTrain(TrainConfig):
+    """The shared loop's settings, with defaults suited to small series."""
+
+    epochs: int = option(20, "passes over the training data", low=1)
+    batch_size: int = option(64, "examples per step", low=1)
+    patience: Optional[int] = option(
+        5, "stop after this many epochs without improvement (off when unset)", low=1)
+
+
+@dataclass
+class RegressionConfig(TaskConfig):
+    """Time-series forecasting from a CSV or a synthetic signal."""
+
+    task: ClassVar[str] = "regression"
+    data: RegressionData = field(default_factory=RegressionData)
+    model: RegressionModel = field(default_factory=RegressionModel)
+    train: RegressionTrain = field(default_factory=RegressionTrain)
+
+    def validate(self) -> None:
+        """Checks the bounds of every field, then how the data options fit together.
+
+        Raises:
+            UsageError: Naming the first bad option.
+        """
+        super().validate()
+        data = self.data
+        if data.val_fraction + data.test_fraction >= 1.0:
+            raise UsageError(f"val_fraction + test_fraction must be < 1, got "
+                             f"{data.val_fraction} + {data.test_fraction}")
+        if data.test_fraction <= 0.0:
+            raise UsageError(f"test_fraction must be > 0, got {data.test_fraction!r}")
+        if data.val_fraction <= 0.0 and self.train.monitor.startswith("val_"):
+            raise UsageError(f"monitor {self.train.monitor!r} needs val_fraction > 0")
+        if data.csv is None:
+            for name in ("target", "features", "date_column"):
+                if getattr(data, name) is not None:
+                    raise UsageError(f"{name} needs --csv (the synthetic signal has one "
+                                     "column, 'value')")
+            try:
+                periods = [float(p) for p in data.signal_periods.split(",")]
+            except ValueError:
+                periods = []
+            if not periods or min(periods) <= 0:
+                raise UsageError("signal_periods must be comma-separated positive numbers, "
+                                 f"got {data.signal_periods!r}")
+        elif not data.target:
+            raise UsageError("--csv needs --target (the column to forecast)")
+
+
 def iter_options(config_cls: type) -> Iterator[tuple[str, str, type, Any, dict]]:
     """Yields ``(section, name, type, default, metadata)`` for every field.
 

@@ -1,0 +1,449 @@
+"""Time series from a CSV or a synthetic signal, split in time and cut into windows.
+
+Only the ``csv`` module and numpy: no TensorFlow, no pandas.
+
+* **Columns.** One numeric ``target`` column, optional ``features`` (numeric
+  columns stay numbers; any other column is categorical and is one-hot
+  encoded with the categories seen in the training split) and an optional
+  ISO 8601 ``date_column`` that orders the rows and labels plots.
+* **Missing values.** Empty cells and ``NA``, ``N/A``, ``NaN``, ``null``,
+  ``None``, ``?`` (any case) are missing. Numeric gaps are filled by linear
+  interpolation between the nearest observed rows (by row position), and
+  gaps at either end take the nearest observed value; categorical gaps take
+  the previous row's category (the next row's at the start). ``Series.filled``
+  counts the filled cells per column, and ``Series.observed`` marks the target
+  values that were really there: scores are computed on those only.
+* **Splits.** Chronological: the first rows train, the next validate, the
+  last test; never shuffled across time. Normalisation statistics and the
+  categories come from the training rows only.
+* **Windows.** A window whose first forecast step is row ``t`` reads rows
+  ``t - window .. t - 1`` and forecasts rows ``t .. t + horizon - 1``. A split
+  owns the windows whose forecast rows all lie inside it; validation and test
+  windows may read earlier rows (that is the past, not a leak).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rnnapps.data import find_in_data_root
+from rnnapps.errors import UsageError
+
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+"""Cell texts (lower-cased, stripped) that mean "no value"."""
+
+MAX_CATEGORIES = 50
+"""More distinct values than this in a categorical column is almost surely a
+mistake (a date or an id given as a feature)."""
+
+SYNTHETIC_TARGET = "value"
+"""Name of the synthetic signal's only column."""
+
+
+@dataclasses.dataclass
+class Series:
+    """One multivariate series with its gaps filled.
+
+    Attributes:
+        target: Name of the column to forecast.
+        numeric: Column name -> float64 values; the target comes first.
+        categorical: Column name -> string values.
+        observed: True where the target value was present, not filled.
+        times: ``datetime64`` time stamps, or None without a date column.
+        filled: Column name -> number of cells filled (only columns with gaps).
+        source: The CSV path, or ``"synthetic"``.
+    """
+
+    target: str
+    numeric: dict[str, np.ndarray]
+    categorical: dict[str, np.ndarray]
+    observed: np.ndarray
+    times: np.ndarray | None = None
+    filled: dict[str, int] = dataclasses.field(default_factory=dict)
+    source: str = "synthetic"
+
+    def __len__(self) -> int:
+        return len(self.observed)
+
+    @property
+    def y(self) -> np.ndarray:
+        """The target values (float64, gaps filled)."""
+        return self.numeric[self.target]
+
+    def raw(self) -> tuple[np.ndarray, np.ndarray]:
+        """Returns the model inputs in the series' own units.
+
+        Returns:
+            ``values`` float32 ``[rows, len(numeric)]`` (target first, then the
+            numeric features) and ``categories`` str ``[rows, len(categorical)]``.
+        """
+        values = np.stack(list(self.numeric.values()), axis=1).astype(np.float32)
+        if self.categorical:
+            categories = np.stack(list(self.categorical.values()), axis=1).astype(str)
+        else:
+            categories = np.zeros((len(self), 0), dtype=str)
+        return values, categories
+
+
+# ----------------------------------------------------------------- synthetic
+def synthetic(length: int = 2000, periods: Sequence[float] = (24, 60), noise: float = 0.1,
+              seed: int = 0) -> Series:
+    """A noisy sum of sines: ``sum_i sin(2 pi t / p_i + phase_i) + N(0, noise^2)``.
+
+    Args:
+        length: Number of time steps.
+        periods: Period of each sine, in steps.
+        noise: Standard deviation of the Gaussian noise.
+        seed: Seeds the phases and the noise.
+
+    Returns:
+        A one-column ``Series`` named ``value``.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(length, dtype=np.float64)
+    phases = rng.uniform(0, 2 * np.pi, size=len(periods))
+    y = sum(np.sin(2 * np.pi * t / p + ph) for p, ph in zip(periods, phases))
+    y = y + rng.normal(0.0, noise, size=length)
+    return Series(SYNTHETIC_TARGET, {SYNTHETIC_TARGET: y}, {}, np.ones(length, bool))
+
+
+# ----------------------------------------------------------------------- CSV
+def resolve_csv(path: str | Path) -> Path:
+    """Returns ``path`` if it exists, else ``$RNNAPPS_DATA_DIR/timeseries/<path>``.
+
+    Raises:
+        UsageError: If neither exists.
+    """
+    found = Path(path)
+    if found.is_file():
+        return found
+    in_root = find_in_data_root("timeseries", str(path))
+    if in_root is not None and in_root.is_file():
+        return in_root
+    raise UsageError(f"CSV file not found: {path}")
+
+
+def split_names(text: str | None) -> list[str]:
+    """Turns ``"a, b,c"`` into ``["a", "b", "c"]`` (None gives ``[]``)."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
+             date_column: str | None = None,
+             categorical: Sequence[str] | None = None) -> Series:
+    """Reads a series from a CSV file with a header row.
+
+    Args:
+        path: The CSV file (UTF-8, optional BOM), or a name under
+            ``$RNNAPPS_DATA_DIR/timeseries``.
+        target: The numeric column to forecast; it is also the first input.
+        features: Extra input columns.
+        date_column: ISO 8601 time stamps; rows are sorted by them.
+        categorical: Which features are categorical; None decides from the
+            data (a column is numeric when every present cell is a number).
+            Pass the training run's choice when reading new data for a model.
+
+    Returns:
+        The ``Series``, gaps filled as the module docstring says.
+
+    Raises:
+        UsageError: On a missing, empty or malformed file, an unknown or
+            repeated column, a non-numeric or all-missing target, a numeric
+            feature with text in it, or unparsable or repeated dates.
+    """
+    path = resolve_csv(path)
+    header, rows = _read_rows(path)
+    features = list(features)
+    wanted = [target, *features] + ([date_column] if date_column else [])
+    for name in wanted:
+        if name not in header:
+            raise UsageError(f"column {name!r} not in {path.name}; its columns are: "
+                             f"{', '.join(header)}")
+    if len(set(wanted)) < len(wanted):
+        raise UsageError(f"a column is used twice among target {target!r}, features "
+                         f"{features} and date column {date_column!r}")
+    for name in wanted:
+        if header.count(name) > 1:
+            raise UsageError(f"column {name!r} appears {header.count(name)} times in "
+                             f"{path.name}")
+    cells = {name: np.array([row[header.index(name)].strip() for row in rows], dtype=object)
+             for name in wanted}
+
+    times = None
+    if date_column:
+        times = _parse_times(cells[date_column], date_column)
+        order = np.argsort(times, kind="stable")
+        times = times[order]
+        cells = {name: column[order] for name, column in cells.items()}
+        repeated = times[1:][times[1:] == times[:-1]]
+        if repeated.size:
+            raise UsageError(f"column {date_column!r} repeats the time stamp {repeated[0]}: "
+                             "one row per time step is needed")
+
+    numeric: dict[str, np.ndarray] = {}
+    kinds: dict[str, str] = {}
+    filled: dict[str, int] = {}
+    missing_target = None
+    for name in [target, *features]:
+        values, bad = _parse_numbers(cells[name])
+        if categorical is not None:
+            is_categorical = name in categorical
+        else:
+            is_categorical = name != target and bad is not None
+            if is_categorical:
+                _reject_stray_text(name, values, bad)
+        if is_categorical:
+            kinds[name] = "categorical"
+            continue
+        if bad is not None:
+            line, text = bad
+            role = "target" if name == target else "feature"
+            raise UsageError(f"{role} column {name!r} is not numeric: line {line} of "
+                             f"{path.name} has {text!r}")
+        if np.isnan(values).all():
+            raise UsageError(f"column {name!r} has no values in {path.name}: all "
+                             f"{len(values)} cells are missing")
+        if name == target:
+            missing_target = np.isnan(values)
+        numeric[name], count = _interpolate(values)
+        kinds[name] = "numeric"
+        if count:
+            filled[name] = count
+
+    categories = {}
+    for name in features:
+        if kinds[name] == "categorical":
+            categories[name], count = _fill_categories(cells[name], name, path)
+            if count:
+                filled[name] = count
+    return Series(target, numeric, categories, ~missing_target, times, filled, str(path))
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+    except csv.Error as err:
+        raise UsageError(f"{path} is not a readable CSV: {err}") from None
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror}") from None
+    if not header or not any(cell.strip() for cell in header):
+        raise UsageError(f"{path} is empty: a header row and data rows are needed")
+    header = [cell.strip() for cell in header]
+    if not rows:
+        raise UsageError(f"{path} has a header but no data rows")
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            # The line number is exact unless quoted cells span lines.
+            raise UsageError(f"{path.name}: a row near line {i + 2} has {len(row)} "
+                             f"fields, the header has {len(header)}")
+    return header, rows
+
+
+def _parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, tuple[int, str] | None]:
+    """Floats with NaN for missing cells, and the first (line, text) that is
+    neither a finite number nor missing."""
+    values = np.full(len(cells), np.nan)
+    bad = None
+    for i, text in enumerate(cells):
+        if text.lower() in MISSING:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = np.inf
+        if not np.isfinite(value):
+            bad = bad or (i + 2, text)
+            continue
+        values[i] = value
+    return values, bad
+
+
+def _reject_stray_text(name: str, values: np.ndarray, bad: tuple[int, str]) -> None:
+    """Raises if a feature is numbers with a few stray texts (a typo, not categories)."""
+    if np.count_nonzero(~np.isnan(values)) >= 0.9 * len(values):
+        raise UsageError(f"feature column {name!r} is numeric but line {bad[0]} has "
+                         f"{bad[1]!r}: fix it or leave the cell empty")
+
+
+def _parse_times(cells: np.ndarray, name: str) -> np.ndarray:
+    try:
+        return np.array([np.datetime64(text) for text in cells], dtype="datetime64[s]")
+    except ValueError:
+        for i, text in enumerate(cells):
+            try:
+                np.datetime64(text)
+            except ValueError:
+                raise UsageError(f"date column {name!r}: line {i + 2} has {text!r}, not an "
+                                 "ISO 8601 date such as 1981-01-31 or 2010-01-01 05:00"
+                                 ) from None
+        raise
+
+
+def _interpolate(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Fills NaNs linearly between observed rows, and with the nearest one at the ends."""
+    gaps = np.isnan(values)
+    if not gaps.any():
+        return values, 0
+    rows = np.arange(len(values))
+    filled = values.copy()
+    filled[gaps] = np.interp(rows[gaps], rows[~gaps], values[~gaps])
+    return filled, int(gaps.sum())
+
+
+def _fill_categories(cells: np.ndarray, name: str, path: Path) -> tuple[np.ndarray, int]:
+    """Carries the last category forward (the first one backward at the start)."""
+    present = np.array([text.lower() not in MISSING for text in cells])
+    if not present.any():
+        raise UsageError(f"column {name!r} has no values in {path.name}: all "
+                         f"{len(cells)} cells are missing")
+    last = np.maximum.accumulate(np.where(present, np.arange(len(cells)), -1))
+    last[last < 0] = np.flatnonzero(present)[0]
+    return cells[last].astype(str), int((~present).sum())
+
+
+# ------------------------------------------------------------ split, windows
+def split_bounds(rows: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
+    """Returns ``(train_end, val_end)``: rows ``[0, train_end)`` train,
+    ``[train_end, val_end)`` validate and ``[val_end, rows)`` test."""
+    val_end = rows - int(round(rows * test_fraction))
+    train_end = val_end - int(round(rows * val_fraction))
+    return train_end, val_end
+
+
+def window_starts(rows: int, window: int, horizon: int, val_fraction: float,
+                  test_fraction: float) -> dict[str, np.ndarray]:
+    """The first forecast row ``t`` of every window, per split.
+
+    Returns:
+        ``{"train", "val", "test"}`` -> ascending int arrays (``val`` may be
+        empty when ``val_fraction`` is 0).
+
+    Raises:
+        UsageError: If the series is shorter than ``window + horizon`` or a
+            split (train or test) holds no complete window.
+    """
+    if window <= 0 or horizon <= 0:
+        raise UsageError(f"window and horizon must be positive, got {window} and {horizon}")
+    if rows < window + horizon:
+        raise UsageError(f"the series has {rows} rows, fewer than window + horizon = "
+                         f"{window} + {horizon}")
+    train_end, val_end = split_bounds(rows, val_fraction, test_fraction)
+    starts = {}
+    for split, lo, hi in (("train", 0, train_end), ("val", train_end, val_end),
+                          ("test", val_end, rows)):
+        starts[split] = np.arange(max(lo, window), hi - horizon + 1)
+        if split != "val" and starts[split].size == 0:
+            need = (f"window + horizon = {window + horizon}" if split == "train"
+                    else f"horizon = {horizon}")
+            raise UsageError(f"the {split} split (rows {lo}..{hi - 1} of {rows}) is too short "
+                             f"for one window: it needs {need} rows; use a longer series, "
+                             "a smaller window/horizon or other split fractions")
+    return starts
+
+
+def windows(array: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
+    """Returns ``array[t - window : t]`` for every ``t`` in ``starts``, stacked.
+
+    Args:
+        array: ``[rows, ...]``.
+        starts: First forecast rows (each ``>= window``).
+        window: Rows per window.
+
+    Returns:
+        ``[len(starts), window, ...]`` (a copy).
+    """
+    view = np.lib.stride_tricks.sliding_window_view(array, window, axis=0)
+    view = np.moveaxis(view, -1, 1)  # [rows - window + 1, window, ...]
+    return view[np.asarray(starts) - window].copy()
+
+
+def targets(y: np.ndarray, starts: np.ndarray, horizon: int) -> np.ndarray:
+    """Returns ``y[t : t + horizon]`` for every ``t`` in ``starts``: ``[len(starts), horizon]``."""
+    return windows(y, np.asarray(starts) + horizon, horizon)
+
+
+# ------------------------------------------------------------------ encoding
+@dataclasses.dataclass
+class Encoder:
+    """Training-split statistics that turn raw inputs into model inputs.
+
+    Model inputs are ``(numeric - mean) / std`` for each numeric column
+    (target first), then a one-hot block per categorical column; a category
+    not seen in training encodes as all zeros.
+
+    Attributes:
+        target: The target column.
+        numeric: Numeric column names, target first (the raw ``values`` order).
+        mean: Their training means.
+        std: Their training standard deviations (1 where a column is constant).
+        categories: Categorical column -> its sorted training categories.
+    """
+
+    target: str
+    numeric: list[str]
+    mean: list[float]
+    std: list[float]
+    categories: dict[str, list[str]]
+
+    @classmethod
+    def fit(cls, series: Series, rows: int) -> "Encoder":
+        """Computes the statistics on the first ``rows`` rows (the training split).
+
+        Raises:
+            UsageError: If a categorical column has more than ``MAX_CATEGORIES``
+                distinct training values.
+        """
+        values = np.stack(list(series.numeric.values()), axis=1)[:rows]
+        std = values.std(axis=0)
+        categories = {}
+        for name, column in series.categorical.items():
+            seen = sorted(set(column[:rows].tolist()))
+            if len(seen) > MAX_CATEGORIES:
+                raise UsageError(f"feature column {name!r} has {len(seen)} distinct values "
+                                 f"(at most {MAX_CATEGORIES} categories are allowed): is it "
+                                 "a date or an id? Give a date as --date-column")
+            categories[name] = seen
+        return cls(series.target, list(series.numeric), values.mean(axis=0).tolist(),
+                   np.where(std > 0, std, 1.0).tolist(), categories)
+
+    @property
+    def n_features(self) -> int:
+        """Width of the model input."""
+        return len(self.numeric) + sum(len(c) for c in self.categories.values())
+
+    def encode(self, values: np.ndarray, categories: np.ndarray) -> np.ndarray:
+        """Raw ``values [..., len(numeric)]`` and ``categories [..., n_cat]`` ->
+        float32 model inputs ``[..., n_features]``."""
+        parts = [(values - np.float32(self.mean)) / np.float32(self.std)]
+        for j, seen in enumerate(self.categories.values()):
+            parts.append(categories[..., j:j + 1] == np.array(seen, dtype=str))
+        return np.concatenate([p.astype(np.float32) for p in parts], axis=-1)
+
+    def scale_target(self, y: np.ndarray) -> np.ndarray:
+        """Target in its own units -> normalised."""
+        return ((y - self.mean[0]) / self.std[0]).astype(np.float32)
+
+    def unscale_target(self, z: np.ndarray) -> np.ndarray:
+        """Normalised target -> its own units."""
+        return np.asarray(z, np.float64) * self.std[0] + self.mean[0]
+
+    def to_dict(self) -> dict:
+        """JSON-ready data, with the raw input layout spelt out."""
+        return {"target": self.target, "values": self.numeric, "mean": self.mean,
+                "std": self.std, "categories": self.categories}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Encoder":
+        """Rebuilds an encoder written by ``to_dict``."""
+        return cls(raw["target"], list(raw["values"]), list(raw["mean"]), list(raw["std"]),
+                   {k: list(v) for k, v in raw["categories"].items()})
