@@ -13,11 +13,13 @@ import contextlib
 import importlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from rnnapps import __version__
 from rnnapps.config import RegressionConfig, SentimentConfig, TaskConfig, iter_options
+from rnnapps.config import TextgenConfig
 from rnnapps.errors import UsageError
 
 EXIT_USAGE = 2
@@ -101,8 +103,13 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
 
 def task_module(name: str):
     """Imports ``rnnapps.tasks.<name>`` (and with it TensorFlow), quietly."""
+    return quiet_import(f"rnnapps.tasks.{name}")
+
+
+def quiet_import(path: str):
+    """Imports a module that uses TensorFlow (as ``tf``), hiding TF's start-up logs."""
     with _quiet_stderr():
-        module = importlib.import_module(f"rnnapps.tasks.{name}")
+        module = importlib.import_module(path)
         module.tf.config.list_logical_devices()  # device set-up logs, e.g. "no CUDA driver"
     return module
 
@@ -161,6 +168,41 @@ def export_command(task: str) -> Callable:
     return run
 
 
+def add_tune_arguments(parser: argparse.ArgumentParser, config_cls: type[TaskConfig]) -> None:
+    """The options every task's ``tune`` takes."""
+    parser.add_argument("--tuner", choices=("random", "bayesian", "hyperband"),
+                        default="hyperband", help="search algorithm (default: hyperband)")
+    parser.add_argument("--max-trials", type=int, default=10, metavar="N",
+                        help="trials for random/bayesian search (default: 10)")
+    parser.add_argument("--max-epochs", type=int, default=3, metavar="N",
+                        help="epochs per trial; hyperband's largest budget (default: 3)")
+    parser.add_argument("--directory", metavar="DIR",
+                        help="search state and results; re-run to resume "
+                             "(default: tuning/<task>)")
+    parser.add_argument("--objective", metavar="METRIC",
+                        help=f"validation metric to optimise (default: {config_cls.objective})")
+    parser.add_argument("--config", metavar="FILE.json",
+                        help="base settings for what is not searched")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    searched = ", ".join(config_cls.search_space)
+    parser.epilog = f"Searched: {searched}. Other options set the fixed base config."
+    add_config_options(parser, config_cls)
+
+
+def tune_command(task: str, config_cls: type[TaskConfig]) -> Callable:
+    """The ``tune`` handler shared by every task."""
+    def run(args):
+        base = config_from_args(args, config_cls)
+        task_module(task)
+        from rnnapps.tuning import tune
+
+        result = tune(task, base, tuner=args.tuner, max_trials=args.max_trials,
+                      max_epochs=args.max_epochs, directory=args.directory,
+                      objective=args.objective, verbose=0 if args.quiet else 1)
+        show({"best": result["best"], "best_config": result["best_config"]})
+    return run
+
+
 def register_sentiment(tasks) -> None:
     task = tasks.add_parser("sentiment", help="IMDB review sentiment classification",
                             description="Classify movie reviews as positive or negative.")
@@ -188,6 +230,10 @@ def register_sentiment(tasks) -> None:
     export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
     add_export_dir(export)
     export.set_defaults(run=export_command("sentiment"))
+
+    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner")
+    add_tune_arguments(tune, SentimentConfig)
+    tune.set_defaults(run=tune_command("sentiment", SentimentConfig))
 
 
 def _predict_sentiment(args):
@@ -295,7 +341,155 @@ def _positive(kind: type) -> Callable:
     return parse
 
 
-REGISTRARS = [register_sentiment, register_regression]
+def register_diagnose(tasks) -> None:
+    from rnnapps.config import CELLS
+
+    tool = tasks.add_parser("diagnose", help="gradient flow and long-range memory of RNN cells",
+                            description="Measure how gradients vanish or explode through "
+                                        "time, and how far back each cell can remember.")
+    commands = tool.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(parser, cells):
+        parser.add_argument("--cells", type=_list_arg(str, CELLS), default=cells,
+                            metavar="A,B", help=f"cells to compare, from {', '.join(CELLS)} "
+                                                f"(default: {','.join(cells)})")
+        parser.add_argument("--units", type=_positive(int), default=32,
+                            help="hidden units (default: 32)")
+        parser.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
+        parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+
+    grads = commands.add_parser(
+        "gradients", help="||dL/dh_t|| against the distance from the loss",
+        description="For each cell, measure the total gradient of a last-step loss "
+                    "w.r.t. every hidden state, print the decay per step and what clipping "
+                    "by global norm does to the gradient, and plot the curves.")
+    common(grads, list(CELLS))
+    grads.add_argument("--length", type=_positive(int), default=200,
+                       help="sequence length T (default: 200)")
+    grads.add_argument("--recurrent-scale", type=_list_arg(float), default=[1.0],
+                       metavar="S,..", help="multiply the initial recurrent kernel by each "
+                       "scale; >1 shows exploding gradients (default: 1)")
+    grads.add_argument("--clip-norm", type=_positive(float), default=1.0,
+                       help="global-norm clipping threshold shown (default: 1)")
+    grads.add_argument("--train-epochs", type=int, default=0, metavar="N",
+                       help="also measure after N epochs on the memory task (default: 0)")
+    grads.add_argument("--batch-size", type=_positive(int), default=32,
+                       help="sequences measured (default: 32)")
+    grads.add_argument("--plot", metavar="FILE.png", help="draw the curves to a PNG")
+    grads.set_defaults(run=_diagnose_gradients)
+
+    memory = commands.add_parser(
+        "memory", help="remember a key symbol across up to T steps",
+        description="Train each cell with the shared loop to name the one key symbol hidden "
+                    "at a random step among T distractors, and report the best validation "
+                    "accuracy.")
+    common(memory, ["simple_rnn", "lstm", "gru"])
+    memory.add_argument("--lengths", type=_list_arg(int), default=[10, 50, 100],
+                        metavar="T,..", help="sequence lengths (default: 10,50,100)")
+    memory.add_argument("--symbols", type=_positive(int), default=4,
+                        help="classes; chance is 1/symbols (default: 4)")
+    memory.add_argument("--distractors", type=_positive(int), default=4,
+                        help="filler symbols drawn after the first (default: 4)")
+    memory.add_argument("--epochs", type=_positive(int), default=20,
+                        help="maximum epochs (default: 20)")
+    memory.add_argument("--steps-per-epoch", type=_positive(int), default=50,
+                        help="batches of fresh sequences per epoch (default: 50)")
+    memory.add_argument("--batch-size", type=_positive(int), default=64,
+                        help="sequences per batch (default: 64)")
+    memory.add_argument("--learning-rate", type=_positive(float), default=1e-2,
+                        help="Adam learning rate (default: 0.01)")
+    memory.add_argument("--fixed-lag", action="store_true",
+                        help="put the key at step 0 instead of a random step")
+    memory.add_argument("--clip-norm", type=_positive(float), default=1.0,
+                        help="global-norm gradient clipping (default: 1)")
+    memory.add_argument("--patience", type=_positive(int), default=4,
+                        help="stop after N epochs without a better val_acc (default: 4)")
+    memory.add_argument("--threshold", type=_positive(float), default=0.9,
+                        help="val_acc that counts as learned (default: 0.9)")
+    memory.set_defaults(run=_diagnose_memory)
+
+
+def _diagnose_gradients(args):
+    start = time.perf_counter()
+    module = quiet_import("rnnapps.diagnostics")
+    flows = module.gradient_flow(args.cells, args.length, recurrent_scales=args.recurrent_scale,
+                                 units=args.units, batch_size=args.batch_size,
+                                 clip_norm=args.clip_norm, train_epochs=args.train_epochs,
+                                 seed=args.seed)
+    rows = module.flow_rows(flows)
+    print(module.markdown_table(rows))
+    if args.plot:
+        print(f"plot: {module.plot_gradient_flow(flows, args.plot)}")
+    if args.json:
+        _write_results(args.json, [{**row, "norms": f.norms} for row, f in zip(rows, flows)])
+    print(f"wall time: {time.perf_counter() - start:.1f} s")
+
+
+def _diagnose_memory(args):
+    start = time.perf_counter()
+    module = quiet_import("rnnapps.diagnostics")
+    rows = module.memory_experiment(
+        args.cells, args.lengths, units=args.units, threshold=args.threshold, seed=args.seed,
+        symbols=args.symbols, distractors=args.distractors, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+        batch_size=args.batch_size, learning_rate=args.learning_rate,
+        clip_norm=args.clip_norm, patience=args.patience, first=args.fixed_lag)
+    print(module.markdown_table(rows))
+    if args.json:
+        _write_results(args.json, rows)
+    print(f"wall time: {time.perf_counter() - start:.1f} s")
+
+
+def _write_results(path: str, rows: list) -> None:
+    from rnnapps.artifacts import write_json
+    write_json(path, rows)
+    print(f"results: {path}")
+
+
+def register_textgen(tasks) -> None:
+    task = tasks.add_parser("textgen", help="character-level text generation",
+                            description="Learn a text one character at a time (Tiny "
+                                        "Shakespeare or your own), then generate more.")
+    commands = task.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train, report loss in nats/char, bits/char, perplexity, and export",
+        description="Train a character model on Tiny Shakespeare (tensorflow-datasets, or "
+                    "its input.txt offline with --data) or on any UTF-8 file (--corpus).")
+    add_train_arguments(train, TextgenConfig)
+    train.set_defaults(run=train_command("textgen", TextgenConfig))
+
+    evaluate = commands.add_parser("evaluate", help="loss of an exported model on test")
+    add_model_argument(evaluate)
+    evaluate.add_argument("--data", metavar="PATH",
+                          help="TFDS manual dir or its input.txt (default: as in training)")
+    evaluate.add_argument("--corpus", metavar="FILE",
+                          help="UTF-8 text whose test split to score (default: as in training)")
+    evaluate.add_argument("--tfds-dir", metavar="DIR", help="tensorflow-datasets data dir")
+    evaluate.set_defaults(run=lambda a: show(task_module("textgen").evaluate(
+        a.model, data=a.data, corpus=a.corpus, tfds_dir=a.tfds_dir)))
+
+    generate = commands.add_parser("generate", help="generate text with an exported model")
+    add_model_argument(generate)
+    generate.add_argument("--seed-text", default="ROMEO:", metavar="TEXT",
+                          help="text to continue (default: ROMEO:)")
+    generate.add_argument("--length", type=int, default=500, metavar="N",
+                          help="characters to generate (default: 500)")
+    generate.add_argument("--temperature", type=float, default=1.0, metavar="T",
+                          help="lower is safer, higher is wilder; 0 is greedy (default: 1.0)")
+    generate.add_argument("--top-k", type=int, default=0, metavar="K",
+                          help="sample among the K likeliest characters; 0 for all (default: 0)")
+    generate.add_argument("--seed", type=int, default=None,
+                          help="random seed: the same seed gives the same text")
+    generate.set_defaults(run=lambda a: print(a.seed_text + task_module("textgen").generate(
+        a.model, a.seed_text, a.length, a.temperature, a.top_k, a.seed)))
+
+    export = commands.add_parser("export", help="export a finished run as a SavedModel")
+    export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
+    add_export_dir(export)
+    export.set_defaults(run=export_command("textgen"))
+
+
+REGISTRARS = [register_sentiment, register_regression, register_diagnose, register_textgen]
 """One function per task (and tool) adding its sub-commands."""
 
 
@@ -319,6 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"rnnapps: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except RuntimeError as err:  # rnnapps.training.Diverged, without importing TF here
+        if type(err).__name__ != "Diverged":
+            raise
+        print(f"rnnapps: error: {err}; the last good checkpoint is kept, nothing was exported",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("rnnapps: interrupted", file=sys.stderr)
         return 130

@@ -44,6 +44,36 @@ def option(default: Any, help: str, *, low: float | None = None,
     return field(default=default, metadata=meta)
 
 
+@dataclass(frozen=True)
+class Choice:
+    """Search space: one of ``values``."""
+
+    values: tuple
+
+
+@dataclass(frozen=True)
+class Int:
+    """Search space: an integer in ``[low, high]`` by ``step``."""
+
+    low: int
+    high: int
+    step: int = 1
+
+
+@dataclass(frozen=True)
+class Float:
+    """Search space: a float in ``[low, high]``, sampled on a log scale if ``log``."""
+
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class Bool:
+    """Search space: True or False."""
+
+
 @dataclass
 class RNNConfig:
     """The recurrent part of a model; tasks subclass it to add their own."""
@@ -101,6 +131,10 @@ class TaskConfig:
     """Base of every task's configuration: ``data``, ``model``, ``train``."""
 
     task: ClassVar[str] = ""
+    search_space: ClassVar[dict] = {}
+    """Field name -> ``Choice`` / ``Int`` / ``Float`` / ``Bool``: what ``tune`` searches."""
+    objective: ClassVar[str] = "val_loss"
+    """The validation metric ``tune`` optimises by default."""
 
     def to_dict(self) -> dict:
         """Returns the config as plain JSON-ready data, task name included."""
@@ -192,6 +226,14 @@ class SentimentConfig(TaskConfig):
     """IMDB sentiment classification."""
 
     task: ClassVar[str] = "sentiment"
+    objective: ClassVar[str] = "val_accuracy"
+    search_space: ClassVar[dict] = {
+        "cell": Choice(CELLS), "units": Int(32, 256, step=32), "layers": Int(1, 2),
+        "bidirectional": Bool(), "dropout": Float(0.0, 0.5),
+        "learning_rate": Float(1e-4, 1e-2, log=True), "clip_norm": Float(0.5, 5.0, log=True),
+        "batch_size": Choice((32, 64, 128)), "max_tokens": Choice((5000, 10000, 20000)),
+        "seq_length": Choice((100, 200, 400)),
+    }
     data: SentimentData = field(default_factory=SentimentData)
     model: SentimentModel = field(default_factory=SentimentModel)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -280,6 +322,80 @@ class RegressionConfig(TaskConfig):
                                  f"got {data.signal_periods!r}")
         elif not data.target:
             raise UsageError("--csv needs --target (the column to forecast)")
+
+
+@dataclass
+class TextgenData:
+    """Where the text comes from and how it is cut into training windows."""
+
+    data: Optional[str] = option(
+        None, "Tiny Shakespeare offline: a TFDS manual dir holding input.txt, or that "
+        "input.txt (default: $RNNAPPS_DATA_DIR/tiny_shakespeare, then tensorflow-datasets)")
+    corpus: Optional[str] = option(
+        None, "any UTF-8 text file instead of Tiny Shakespeare (split in order: "
+        "train, validation, test)")
+    tfds_dir: Optional[str] = option(
+        None, "where tensorflow-datasets keeps prepared data (default: its own, "
+        "$TFDS_DATA_DIR or ~/tensorflow_datasets)")
+    seq_length: int = option(100, "characters per training window", low=1)
+    val_fraction: float = option(0.05, "--corpus: fraction of the text (after train) "
+                                 "for validation", low=0.0, high=1.0, open_high=True)
+    test_fraction: float = option(0.05, "--corpus: fraction of the text (the end) for test",
+                                  low=0.0, high=1.0, open_high=True)
+
+
+@dataclass
+class TextgenModel(RNNConfig):
+    """Embedding -> recurrent layers (state in and out) -> Dense(vocabulary) logits.
+
+    The TensorFlow tutorial's GRU(1024) takes about four times as long per step
+    as GRU(512) on a CPU; 512 units learn Tiny Shakespeare nearly as well.
+    """
+
+    cell: str = option("gru", "recurrent cell", choices=CELLS)
+    units: int = option(512, "units per recurrent layer", low=1)
+    layers: int = option(1, "number of stacked recurrent layers", low=1)
+    embedding_dim: int = option(256, "size of the character embedding", low=1)
+
+
+@dataclass
+class TextgenTrain(TrainConfig):
+    """The shared loop's settings, with the text-generation tutorial's batch size."""
+
+    epochs: int = option(10, "passes over the training data", low=1)
+    batch_size: int = option(64, "windows per step", low=1)
+    clip_norm: Optional[float] = option(
+        5.0, "clip gradients to this global norm (off when unset)", low=0.0)
+
+
+@dataclass
+class TextgenConfig(TaskConfig):
+    """Character-level language model and text generator."""
+
+    task: ClassVar[str] = "textgen"
+    data: TextgenData = field(default_factory=TextgenData)
+    model: TextgenModel = field(default_factory=TextgenModel)
+    train: TextgenTrain = field(default_factory=TextgenTrain)
+
+    def validate(self) -> None:
+        """Checks the bounds of every field, then how the options fit together.
+
+        Raises:
+            UsageError: Naming the first bad option.
+        """
+        super().validate()
+        data = self.data
+        if data.data is not None and data.corpus is not None:
+            raise UsageError("give --data (Tiny Shakespeare) or --corpus (your text), not both")
+        if data.val_fraction <= 0.0 or data.test_fraction <= 0.0:
+            raise UsageError("val_fraction and test_fraction must be > 0, got "
+                             f"{data.val_fraction} and {data.test_fraction}")
+        if data.val_fraction + data.test_fraction >= 1.0:
+            raise UsageError(f"val_fraction + test_fraction must be < 1, got "
+                             f"{data.val_fraction} + {data.test_fraction}")
+        if self.model.bidirectional:
+            raise UsageError("bidirectional layers cannot generate text: they read the "
+                             "characters they are asked to predict")
 
 
 def iter_options(config_cls: type) -> Iterator[tuple[str, str, type, Any, dict]]:

@@ -24,6 +24,8 @@ import tensorflow as tf
 
 from rnnapps.artifacts import ensure_dir, write_json
 
+_NON_FINITE = "rnnapps: non-finite loss"
+
 DataSource = Union[tf.data.Dataset, Callable[[int], tf.data.Dataset]]
 """A dataset, or a function from the epoch index to that epoch's dataset
 (which lets a resumed run see exactly the shuffling it would have seen)."""
@@ -57,8 +59,30 @@ class History:
         return dataclasses.asdict(self)
 
 
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite.
+
+    Attributes:
+        epoch: 1-based epoch of the bad step.
+        step: 1-based step within that epoch.
+    """
+
+    def __init__(self, epoch: int, step: int):
+        super().__init__(f"training diverged: the loss is not finite at epoch {epoch}, "
+                         f"step {step}")
+        self.epoch, self.step = epoch, step
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better (accuracy, AUC) or worse (losses)."""
+    return "acc" in metric or "auc" in metric
+
+
 class Callback:
     """Base class of loop hooks; override what you need."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Called before each epoch with its 1-based number."""
 
     def on_epoch_end(self, epoch: int, logs: dict) -> None:
         """Called after each epoch with 1-based ``epoch`` and its metrics."""
@@ -144,6 +168,8 @@ class Trainer:
             loss = tf.nn.compute_average_loss(per_example)
             if self.model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
+            # Fails the step (InvalidArgumentError) before a bad update is applied.
+            loss = tf.debugging.check_numerics(loss, _NON_FINITE)
         variables = self.model.trainable_variables
         grads = tape.gradient(loss, variables)
         if self.clip_norm is not None:
@@ -164,13 +190,18 @@ class Trainer:
     def _results(self) -> dict:
         return {m.name: float(m.result()) for m in self.metrics}
 
-    def _run_epoch(self, fn, dataset, progbar=None):
+    def _run_epoch(self, fn, dataset, progbar=None, epoch=0):
         """Runs ``fn`` on every batch; the progress bar is left for the caller to finalize."""
         for metric in self.metrics:
             metric.reset_state()
         steps = 0
         for batch in self.strategy.experimental_distribute_dataset(dataset):
-            fn(batch)
+            try:
+                fn(batch)
+            except tf.errors.InvalidArgumentError as err:
+                if _NON_FINITE in str(err):
+                    raise Diverged(epoch, steps + 1) from None
+                raise
             steps += 1
             if progbar is not None:
                 progbar.update(steps, list(self._results().items()), finalize=False)
@@ -213,7 +244,7 @@ class Trainer:
                 model, optimizer and loop state after each epoch, and where
                 the best weights go (``best.weights.h5``).
             resume: Continue from the latest checkpoint in ``checkpoint_dir``.
-            callbacks: Hooks called after each epoch.
+            callbacks: Hooks called before and after each epoch.
             verbose: 1 for a progress bar per epoch, 0 for silence.
 
         Returns:
@@ -222,6 +253,9 @@ class Trainer:
         Raises:
             ValueError: On ``epochs < 1``, ``resume`` without a checkpoint, or
                 a ``monitor`` that no metric produces.
+            Diverged: If the loss becomes NaN or infinite; the model keeps the
+                weights from before the bad step, and the checkpoints hold the
+                last completed epoch.
         """
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs!r}")
@@ -255,9 +289,11 @@ class Trainer:
         for epoch in range(int(epoch_var.numpy()), epochs):
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}")
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch + 1)
             dataset = data_for(epoch)
             progbar = _progbar(dataset, verbose, [m.name for m in self.metrics])
-            logs, steps = self._run_epoch(self._train_fn, dataset, progbar)
+            logs, steps = self._run_epoch(self._train_fn, dataset, progbar, epoch + 1)
             if val_data is not None:
                 val_logs, _ = self._run_epoch(self._test_fn, val_data)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -298,7 +334,7 @@ class _Best:
     def __init__(self, monitor: str, patience: int | None):
         self.monitor = monitor
         self.patience = patience
-        self.higher_is_better = "acc" in monitor or "auc" in monitor
+        self.higher_is_better = higher_is_better(monitor)
         self.value: float | None = None
         self.epoch: int | None = None
         self.path: Path | None = None  # None: keep the best weights in memory

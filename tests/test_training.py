@@ -132,3 +132,20 @@ def test_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="clip_norm must be positive"):
         Trainer(make_model(), keras.losses.MeanSquaredError(), keras.optimizers.Adam(),
                 clip_norm=0)
+
+
+def test_a_non_finite_loss_stops_training_before_the_bad_update():
+    from rnnapps.training import Diverged
+
+    x, y = regression_data(64)
+    y[40] = np.nan  # the second batch of 32 has a NaN target
+    model = make_model()
+    trainer = Trainer(model, keras.losses.MeanSquaredError(), keras.optimizers.Adam())
+    trainer.fit(batches(x[:32], y[:32]), epochs=1, monitor="loss", verbose=0)
+    before = model.get_weights()
+    with pytest.raises(Diverged, match="not finite at epoch 1, step 2") as caught:
+        Trainer(model, keras.losses.MeanSquaredError(), keras.optimizers.Adam()).fit(
+            batches(x, y), epochs=1, monitor="loss", verbose=0)
+    assert (caught.value.epoch, caught.value.step) == (1, 2)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # step 1 ran

@@ -14,9 +14,10 @@ that produced it::
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import keras
 
@@ -87,6 +88,36 @@ def start_run(config: TaskConfig, run_dir: str | Path | None, resume: bool = Fal
     return run_dir
 
 
+@dataclasses.dataclass
+class Experiment:
+    """Everything the shared loop needs to train one config of a task.
+
+    Attributes:
+        model: The (built or unbuilt) Keras model.
+        loss: The Keras loss.
+        metrics: Keras metrics besides the loss.
+        train_data: A dataset or a function ``epoch -> dataset``.
+        val_data: Validation batches, or None.
+        test_data: Test batches, or None.
+        extras: Task things ``train`` keeps (a vocabulary, normalisation, ...).
+    """
+
+    model: keras.Model
+    loss: keras.losses.Loss
+    metrics: list
+    train_data: DataSource
+    val_data: Any = None
+    test_data: Any = None
+    extras: dict = dataclasses.field(default_factory=dict)
+
+
+def make_trainer(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
+                 metrics: Sequence[keras.metrics.Metric]) -> Trainer:
+    """The shared loop with Adam and clipping as ``config.train`` says."""
+    return Trainer(model, loss, keras.optimizers.Adam(config.train.learning_rate), metrics,
+                   clip_norm=config.train.clip_norm)
+
+
 def fit(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
         metrics: Sequence[keras.metrics.Metric], train_data: DataSource, val_data,
         run_dir: Path, *, resume: bool = False, tensorboard: bool = False,
@@ -100,8 +131,7 @@ def fit(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
         The trainer (for ``evaluate``) and the history.
     """
     train = config.train
-    trainer = Trainer(model, loss, keras.optimizers.Adam(train.learning_rate), metrics,
-                      clip_norm=train.clip_norm)
+    trainer = make_trainer(config, model, loss, metrics)
     callbacks = [HistoryWriter(run_dir / "history.json")]
     if tensorboard:
         callbacks.append(TensorBoard(run_dir / "tensorboard"))

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.artifacts import read_json
+from rnnapps.artifacts import read_json, write_text
 from rnnapps.config import SentimentConfig
 from rnnapps.data.imdb import Reviews, load_imdb
 from rnnapps.errors import UsageError
@@ -83,6 +83,35 @@ def build_model(config: SentimentConfig) -> keras.Model:
 
 
 # ----------------------------------------------------------------- train
+def load(config: SentimentConfig) -> dict[str, Reviews]:
+    """Loads the labelled IMDB splits named by ``config.data.data``."""
+    return load_imdb(config.data.data)
+
+
+def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Experiment:
+    """Splits off validation, adapts the vocabulary on the rest of train, vectorises
+    every split once and builds the model (what ``train`` and ``tune`` share)."""
+    train_reviews, val_reviews = split_validation(
+        splits["train"], config.data.validation_split, config.train.seed)
+    vectorizer = make_vectorizer(config)
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_reviews.texts.astype(str)).batch(1024))
+    batch = config.train.batch_size
+    train_ds = vectorize(vectorizer, train_reviews).cache()
+
+    def train_data(epoch: int) -> tf.data.Dataset:
+        # One fixed shuffle per (seed, epoch): a resumed run sees the same batches.
+        return (train_ds.shuffle(len(train_reviews), seed=config.train.seed + epoch,
+                                 reshuffle_each_iteration=False)
+                .batch(batch).prefetch(tf.data.AUTOTUNE))
+
+    val_ds = (vectorize(vectorizer, val_reviews).batch(batch).cache().prefetch(tf.data.AUTOTUNE)
+              if len(val_reviews) else None)
+    test_ds = vectorize(vectorizer, splits["test"]).batch(batch).prefetch(tf.data.AUTOTUNE)
+    return runs.Experiment(build_model(config), keras.losses.BinaryCrossentropy(),
+                           [keras.metrics.BinaryAccuracy(name="accuracy")], train_data,
+                           val_ds, test_ds, extras={"vocabulary": vectorizer.get_vocabulary()})
+
+
 def train(config: SentimentConfig, *, run_dir: str | Path | None = None, resume: bool = False,
           export_dir: str | Path | None = "saved_models", tensorboard: bool = False,
           verbose: int = 1) -> dict:
@@ -104,34 +133,14 @@ def train(config: SentimentConfig, *, run_dir: str | Path | None = None, resume:
         UsageError: On unreadable data or an unusable run directory.
     """
     run_dir = runs.resolve_run_dir(TASK, run_dir, resume)
-    splits = load_imdb(config.data.data)
+    splits = load(config)
     runs.start_run(config, run_dir, resume)
-    train_reviews, val_reviews = split_validation(
-        splits["train"], config.data.validation_split, config.train.seed)
-    vectorizer = make_vectorizer(config)
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_reviews.texts.astype(str)).batch(1024))
-    (run_dir / VOCABULARY).write_text("\n".join(vectorizer.get_vocabulary()), encoding="utf-8")
-
-    batch = config.train.batch_size
-    train_ds = vectorize(vectorizer, train_reviews).cache()
-    n_train = len(train_reviews)
-
-    def train_data(epoch: int) -> tf.data.Dataset:
-        # One fixed shuffle per (seed, epoch): a resumed run sees the same batches.
-        return (train_ds.shuffle(n_train, seed=config.train.seed + epoch,
-                                 reshuffle_each_iteration=False)
-                .batch(batch).prefetch(tf.data.AUTOTUNE))
-
-    val_ds = (vectorize(vectorizer, val_reviews).batch(batch).cache().prefetch(tf.data.AUTOTUNE)
-              if len(val_reviews) else None)
-    test_ds = vectorize(vectorizer, splits["test"]).batch(batch).prefetch(tf.data.AUTOTUNE)
-
-    model = build_model(config)
-    trainer, history = runs.fit(
-        config, model, keras.losses.BinaryCrossentropy(),
-        [keras.metrics.BinaryAccuracy(name="accuracy")], train_data, val_ds, run_dir,
-        resume=resume, tensorboard=tensorboard, verbose=verbose)
-    result = runs.finish_run(run_dir, history, trainer.evaluate(test_ds, verbose=verbose))
+    exp = experiment(config, splits)
+    write_text(run_dir / VOCABULARY, "\n".join(exp.extras["vocabulary"]))
+    trainer, history = runs.fit(config, exp.model, exp.loss, exp.metrics, exp.train_data,
+                                exp.val_data, run_dir, resume=resume, tensorboard=tensorboard,
+                                verbose=verbose)
+    result = runs.finish_run(run_dir, history, trainer.evaluate(exp.test_data, verbose=verbose))
     result["run_dir"] = str(run_dir)
     if export_dir is not None:
         result["export"] = str(export(run_dir, export_dir))

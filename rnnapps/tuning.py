@@ -1,0 +1,215 @@
+"""Hyperparameter search with keras-tuner, training through the shared loop.
+
+A task's search space is declared once, as ``search_space`` on its config
+class. ``TaskHyperModel.build(hp)`` maps ``hp`` -> config -> the task's
+``experiment`` (data + model); ``fit`` trains with ``Trainer`` (never
+``model.fit``) and reports every epoch's metrics to the tuner, so Hyperband
+and the tuner's best-epoch bookkeeping work as with Keras's own loop.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import keras
+import keras_tuner
+
+from rnnapps.artifacts import ensure_dir, write_json
+from rnnapps.config import Bool, Choice, Float, Int, TaskConfig
+from rnnapps.errors import UsageError
+from rnnapps.tasks import runs
+from rnnapps.training import Callback, Diverged, higher_is_better
+
+TUNERS = ("random", "bayesian", "hyperband")
+
+
+def sample(hp: keras_tuner.HyperParameters, name: str, spec: Any) -> Any:
+    """Declares ``name`` in ``hp`` from a config search-space spec; returns its value."""
+    if isinstance(spec, Choice):
+        return hp.Choice(name, list(spec.values))
+    if isinstance(spec, Int):
+        return hp.Int(name, spec.low, spec.high, step=spec.step)
+    if isinstance(spec, Float):
+        return hp.Float(name, spec.low, spec.high, sampling="log" if spec.log else "linear")
+    if isinstance(spec, Bool):
+        return hp.Boolean(name)
+    raise TypeError(f"unknown search-space spec for {name}: {spec!r}")
+
+
+class _ToKerasCallbacks(Callback):
+    """Feeds the tuner's Keras callbacks from the shared loop's epoch hooks."""
+
+    def __init__(self, callbacks, model: keras.Model, initial_epoch: int):
+        self.callbacks = list(callbacks)
+        self.offset = initial_epoch - 1  # Keras counts epochs from 0
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def on_epoch_begin(self, epoch):
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch + self.offset)
+
+    def on_epoch_end(self, epoch, logs):
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch + self.offset, dict(logs))
+
+
+class TaskHyperModel(keras_tuner.HyperModel):
+    """A keras-tuner HyperModel for any rnnapps task.
+
+    Args:
+        task: The task module (``load``, ``experiment``); or any object with an
+            ``experiment(config, raw)`` function.
+        base: The config whose searched fields ``hp`` replaces.
+        raw: The task's loaded data (``task.load(base)``), shared by all trials.
+        objective: The metric the search optimises, e.g. ``val_loss``.
+    """
+
+    def __init__(self, task: ModuleType, base: TaskConfig, raw: Any, objective: str):
+        super().__init__(name=base.task)
+        self.task, self.base, self.raw, self.objective = task, base, raw, objective
+        self._experiment = None
+
+    def config(self, hp: keras_tuner.HyperParameters) -> TaskConfig:
+        """The config of one trial: ``base`` with the searched fields from ``hp``."""
+        return self.base.replace(**{name: sample(hp, name, spec)
+                                    for name, spec in self.base.search_space.items()})
+
+    def build(self, hp):
+        config = self.config(hp)
+        keras.utils.set_random_seed(config.train.seed)
+        self._experiment = self.task.experiment(config, self.raw)
+        return self._experiment.model
+
+    def fit(self, hp, model, *args, callbacks=(), epochs=1, initial_epoch=0, verbose=0,
+            **kwargs):
+        """Trains one trial with the shared loop.
+
+        Returns:
+            The metrics of the trial's best epoch (the objective among them).
+
+        Raises:
+            keras_tuner.errors.FailedTrialError: If training diverged; the
+                tuner records the trial as failed and goes on.
+        """
+        exp = self._experiment
+        if exp is None or exp.model is not model:
+            raise RuntimeError("fit() must follow build() for the same trial")
+        config = self.config(hp)
+        trainer = runs.make_trainer(config, model, exp.loss, exp.metrics)
+        try:
+            history = trainer.fit(
+                exp.train_data, exp.val_data, epochs=max(1, epochs - initial_epoch),
+                monitor=self.objective, patience=config.train.patience,
+                callbacks=[_ToKerasCallbacks(callbacks, model, initial_epoch)],
+                verbose=verbose)
+        except Diverged as err:
+            raise keras_tuner.errors.FailedTrialError(str(err)) from None
+        best = (history.best_epoch or history.epochs) - 1
+        return {name: values[best] for name, values in history.metrics.items()}
+
+
+def make_tuner(hypermodel: TaskHyperModel, tuner: str, directory: str | Path, *,
+               max_trials: int, max_epochs: int, seed: int) -> keras_tuner.Tuner:
+    """Builds (or reloads, to resume) a tuner writing to ``directory``."""
+    direction = "max" if higher_is_better(hypermodel.objective) else "min"
+    directory = Path(directory)
+    common = dict(objective=keras_tuner.Objective(hypermodel.objective, direction),
+                  directory=str(directory.parent), project_name=directory.name,
+                  overwrite=False, seed=seed, max_consecutive_failed_trials=max_trials)
+    if tuner == "random":
+        return keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
+    if tuner == "bayesian":
+        return keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
+    if tuner == "hyperband":
+        return keras_tuner.Hyperband(hypermodel, max_epochs=max_epochs, factor=3, **common)
+    raise UsageError(f"tuner must be one of {', '.join(TUNERS)}; got {tuner!r}")
+
+
+def tune(task: str | ModuleType, base: TaskConfig, *, tuner: str = "hyperband",
+         max_trials: int = 10, max_epochs: int = 3, directory: str | Path | None = None,
+         objective: str | None = None, verbose: int = 1) -> dict:
+    """Searches the task's hyperparameters and writes ``best_config.json``.
+
+    Re-running with the same ``directory`` resumes the search: finished trials
+    are kept and only the missing ones run.
+
+    Args:
+        task: A task name (``"sentiment"``) or module.
+        base: Settings of everything not searched (data paths, seed, ...).
+        tuner: ``random``, ``bayesian`` or ``hyperband``.
+        max_trials: Trials for random and bayesian search (Hyperband's count
+            follows from ``max_epochs``).
+        max_epochs: Epochs per trial (Hyperband: the most for any trial).
+        directory: Where the tuner keeps its state and the results go
+            (default ``tuning/<task>``).
+        objective: The metric to optimise (default: the task's ``objective``).
+        verbose: 1 prints progress and the summary table.
+
+    Returns:
+        ``{"best_config": path, "best": {...}, "trials": [...]}``.
+
+    Raises:
+        UsageError: On a bad tuner name, bounds, or objective.
+    """
+    if tuner not in TUNERS:
+        raise UsageError(f"tuner must be one of {', '.join(TUNERS)}; got {tuner!r}")
+    for name, value in (("max_trials", max_trials), ("max_epochs", max_epochs)):
+        if value < 1:
+            raise UsageError(f"{name} must be >= 1, got {value}")
+    module = importlib.import_module(f"rnnapps.tasks.{task}") if isinstance(task, str) else task
+    objective = objective or type(base).objective
+    if not objective.startswith("val_"):
+        raise UsageError(f"objective must be a validation metric (val_...), got {objective!r}")
+    directory = ensure_dir(directory or Path("tuning") / base.task)
+    hypermodel = TaskHyperModel(module, base, module.load(base), objective)
+    search = make_tuner(hypermodel, tuner, directory / "search", max_trials=max_trials,
+                        max_epochs=max_epochs, seed=base.train.seed)
+    search.search(epochs=max_epochs, verbose=verbose)
+    trials = trial_table(search)
+    done = [t for t in trials if t["score"] is not None]
+    if not done:
+        raise UsageError(f"no trial finished ({len(trials)} failed); see {directory}")
+    best_hp = search.get_best_hyperparameters(1)[0]
+    best_config = hypermodel.config(best_hp)
+    best_config.save(directory / "best_config.json")
+    write_json(directory / "trials.json", trials)
+    if verbose:
+        print(format_table(trials, objective))
+        print(f"best config: {directory / 'best_config.json'}")
+    return {"best_config": str(directory / "best_config.json"),
+            "best": {"objective": objective, **next(t for t in trials
+                                                     if t["trial"] == _best_id(search))},
+            "trials": trials}
+
+
+def _best_id(search: keras_tuner.Tuner) -> str:
+    return search.oracle.get_best_trials(1)[0].trial_id
+
+
+def trial_table(search: keras_tuner.Tuner) -> list[dict]:
+    """One row per trial: id, status, score and the values it tried."""
+    return [{"trial": t.trial_id, "status": t.status, "score": t.score,
+             "values": dict(t.hyperparameters.values)}
+            for t in sorted(search.oracle.trials.values(), key=lambda t: t.trial_id)]
+
+
+def format_table(trials: list[dict], objective: str) -> str:
+    """The trials as an aligned text table, best score first."""
+    reverse = higher_is_better(objective)
+    ordered = sorted(trials, key=lambda t: (t["score"] is None,
+                                            (-1 if reverse else 1) * (t["score"] or 0)))
+    names = sorted({k for t in trials for k in t["values"] if not k.startswith("tuner/")})
+    header = ["trial", "status", objective, *names]
+    rows = [[t["trial"], t["status"], "-" if t["score"] is None else f"{t['score']:.4f}",
+             *[_fmt(t["values"].get(n)) for n in names]] for t in ordered]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(r, widths))
+                     for r in [header, *rows])
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

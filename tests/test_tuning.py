@@ -1,0 +1,92 @@
+"""keras-tuner searches through the shared loop: results, resume, failed trials."""
+
+import json
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+from rnnapps import cli
+from rnnapps.config import Choice, RegressionConfig, SentimentConfig
+from rnnapps.tasks import runs
+from rnnapps.tuning import format_table, tune
+
+TINY = dict(units=8, layers=1, embedding_dim=8, max_tokens=60, seq_length=16, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def sentiment_search(imdb_archive, tmp_path_factory):
+    """A real two-trial random search on the tiny IMDB archive."""
+    directory = tmp_path_factory.mktemp("tune") / "sentiment"
+    base = SentimentConfig().replace(data=str(imdb_archive), **TINY)
+    small = type("SmallSentiment", (SentimentConfig,), {
+        "search_space": {"cell": Choice(("gru", "elman")), "units": Choice((4, 8))}})
+    base = small(data=base.data, model=base.model, train=base.train)
+    result = tune("sentiment", base, tuner="random", max_trials=2, max_epochs=1,
+                  directory=directory, verbose=0)
+    return directory, base, result
+
+
+def test_search_writes_best_config_and_trial_table(sentiment_search):
+    directory, _, result = sentiment_search
+    trials = json.loads((directory / "trials.json").read_text())
+    assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials)
+    assert {"cell", "units"} <= set(trials[0]["values"])
+    best = SentimentConfig.load(directory / "best_config.json")
+    assert result["best"]["score"] == max(t["score"] for t in trials)
+    assert (best.model.cell, best.model.units) == (result["best"]["values"]["cell"],
+                                                   result["best"]["values"]["units"])
+    table = format_table(trials, "val_accuracy").splitlines()
+    assert table[0].split()[:3] == ["trial", "status", "val_accuracy"] and len(table) == 3
+
+
+def test_train_from_the_best_config(sentiment_search, tmp_path, monkeypatch):
+    directory, _, _ = sentiment_search
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["sentiment", "train", "--config", str(directory / "best_config.json"),
+                     "--epochs", "1", "--quiet", "--run-dir", "run"])
+    assert code == 0
+    trained = SentimentConfig.load(tmp_path / "run" / "config.json")
+    assert trained == SentimentConfig.load(directory / "best_config.json").replace(epochs=1)
+    assert (tmp_path / "saved_models" / "sentiment" / "1" / "saved_model.pb").exists()
+
+
+def test_a_rerun_resumes_the_search(sentiment_search):
+    directory, base, first = sentiment_search
+    again = tune("sentiment", base, tuner="random", max_trials=3, max_epochs=1,
+                 directory=directory, verbose=0)
+    assert len(again["trials"]) == 3  # one new trial; the first two were kept
+    for old, new in zip(first["trials"], again["trials"]):
+        assert old["score"] == new["score"] and old["values"] == new["values"]
+
+
+def _diverging_task():
+    """A tiny real regression task whose targets are NaN when units == 3."""
+    def experiment(config, raw):
+        x, y = raw
+        y = np.full_like(y, np.nan) if config.model.units == 3 else y
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+        model = keras.Sequential([keras.Input((4, 1)), keras.layers.SimpleRNN(config.model.units),
+                                  keras.layers.Dense(1)])
+        return runs.Experiment(model, keras.losses.MeanSquaredError(), [], ds, ds)
+
+    x = np.random.default_rng(0).normal(size=(64, 4, 1)).astype("float32")
+    return types.SimpleNamespace(load=lambda config: (x, x.sum(axis=1)), experiment=experiment)
+
+
+def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path):
+    space = type("Space", (RegressionConfig,), {"search_space": {"units": Choice((3, 5))}})
+    result = tune(_diverging_task(), space(), tuner="random", max_trials=2, max_epochs=1,
+                  directory=tmp_path / "search", verbose=0)
+    status = {t["values"]["units"]: t["status"] for t in result["trials"]}
+    assert status == {3: "FAILED", 5: "COMPLETED"}
+    assert RegressionConfig.load(tmp_path / "search" / "best_config.json").model.units == 5
+
+
+def test_tune_option_errors(capsys):
+    assert cli.main(["sentiment", "tune", "--max-trials", "0"]) == 2
+    assert "max_trials must be >= 1, got 0" in capsys.readouterr().err
+    assert cli.main(["sentiment", "tune", "--objective", "accuracy"]) == 2
+    assert "objective must be a validation metric" in capsys.readouterr().err
