@@ -41,7 +41,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_cls: type[TaskCon
     override a ``--config`` file.
     """
     defaults = config_cls()
-    for section, name, kind, _, meta in iter_options(config_cls):
+    for section, name, kind, optional, meta in iter_options(config_cls):
         if section not in sections:
             continue
         default = getattr(getattr(defaults, section), name)
@@ -50,10 +50,21 @@ def add_config_options(parser: argparse.ArgumentParser, config_cls: type[TaskCon
         if kind is bool:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
-        else:
-            parser.add_argument(flag, dest=name, type=kind, choices=meta.get("choices"),
-                                default=argparse.SUPPRESS, help=help_text,
-                                metavar=None if meta.get("choices") else name.upper())
+            continue
+        if optional:
+            help_text += "; 'none' turns it off"
+        parser.add_argument(flag, dest=name, type=_or_none(kind) if optional else kind,
+                            choices=meta.get("choices"), default=argparse.SUPPRESS,
+                            help=help_text,
+                            metavar=None if meta.get("choices") else name.upper())
+
+
+def _or_none(kind: type) -> Callable[[str], Any]:
+    """An argparse type accepting ``none`` for an optional field."""
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
 
 
 def config_from_args(args: argparse.Namespace, config_cls: type[TaskConfig]) -> TaskConfig:
@@ -287,6 +298,10 @@ def register_regression(tasks) -> None:
     export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
     add_export_dir(export)
     export.set_defaults(run=export_command("regression"))
+
+    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner")
+    add_tune_arguments(tune, RegressionConfig)
+    tune.set_defaults(run=tune_command("regression", RegressionConfig))
 
 
 def _evaluate_regression(args):

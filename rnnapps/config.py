@@ -289,6 +289,12 @@ class RegressionConfig(TaskConfig):
     """Time-series forecasting from a CSV or a synthetic signal."""
 
     task: ClassVar[str] = "regression"
+    search_space: ClassVar[dict] = {
+        "cell": Choice(CELLS), "units": Int(16, 128, step=16), "layers": Int(1, 2),
+        "dropout": Float(0.0, 0.3), "learning_rate": Float(1e-4, 1e-2, log=True),
+        "clip_norm": Float(0.5, 5.0, log=True), "batch_size": Choice((32, 64, 128)),
+        "window": Choice((12, 24, 48)),
+    }
     data: RegressionData = field(default_factory=RegressionData)
     model: RegressionModel = field(default_factory=RegressionModel)
     train: RegressionTrain = field(default_factory=RegressionTrain)
@@ -400,16 +406,18 @@ class TextgenConfig(TaskConfig):
                              "characters they are asked to predict")
 
 
-def iter_options(config_cls: type) -> Iterator[tuple[str, str, type, Any, dict]]:
-    """Yields ``(section, name, type, default, metadata)`` for every field.
+def iter_options(config_cls: type) -> Iterator[tuple[str, str, type, bool, dict]]:
+    """Yields ``(section, name, type, optional, metadata)`` for every field.
 
-    The type is the plain scalar type (``Optional[int]`` gives ``int``).
+    The type is the plain scalar type (``Optional[int]`` gives ``int``, with
+    ``optional`` True: the field may be None, meaning "off").
     """
     for section_field in dataclasses.fields(config_cls):
         section_cls = typing.get_type_hints(config_cls)[section_field.name]
         hints = typing.get_type_hints(section_cls)
         for f in dataclasses.fields(section_cls):
-            yield section_field.name, f.name, _scalar(hints[f.name]), f.default, f.metadata
+            hint = hints[f.name]
+            yield section_field.name, f.name, _scalar(hint), _optional(hint), f.metadata
 
 
 def _scalar(hint: Any) -> type:

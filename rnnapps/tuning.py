@@ -60,6 +60,9 @@ class _ToKerasCallbacks(Callback):
 class TaskHyperModel(keras_tuner.HyperModel):
     """A keras-tuner HyperModel for any rnnapps task.
 
+    The task's ``experiment`` seeds with ``config.train.seed`` before it builds,
+    so every trial starts from the weights its config determines.
+
     Args:
         task: The task module (``load``, ``experiment``); or any object with an
             ``experiment(config, raw)`` function.
@@ -79,9 +82,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
                                     for name, spec in self.base.search_space.items()})
 
     def build(self, hp):
-        config = self.config(hp)
-        keras.utils.set_random_seed(config.train.seed)
-        self._experiment = self.task.experiment(config, self.raw)
+        self._experiment = self.task.experiment(self.config(hp), self.raw)
         return self._experiment.model
 
     def fit(self, hp, model, *args, callbacks=(), epochs=1, initial_epoch=0, verbose=0,

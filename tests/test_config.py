@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from rnnapps.config import SentimentConfig, iter_options
+from rnnapps.config import RegressionConfig, SentimentConfig, iter_options
 from rnnapps.errors import UsageError
 
 
@@ -60,3 +60,13 @@ def test_unreadable_config_file(tmp_path):
 def test_option_names_are_unique_across_sections():
     names = Counter(name for _, name, *_ in iter_options(SentimentConfig))
     assert [n for n, count in names.items() if count > 1] == []
+
+
+def test_optional_options_can_be_turned_off_from_the_command_line():
+    from rnnapps.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["regression", "train", "--patience", "none",
+                                      "--clip-norm", "2.5"])
+    config = config_from_args(args, RegressionConfig)
+    assert config.train.patience is None and config.train.clip_norm == 2.5
+    assert RegressionConfig().train.patience == 5  # the default it overrode

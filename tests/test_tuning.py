@@ -90,3 +90,14 @@ def test_tune_option_errors(capsys):
     assert "max_trials must be >= 1, got 0" in capsys.readouterr().err
     assert cli.main(["sentiment", "tune", "--objective", "accuracy"]) == 2
     assert "objective must be a validation metric" in capsys.readouterr().err
+
+
+def test_regression_search_and_train_from_its_best_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["regression", "tune", "--tuner", "bayesian", "--max-trials", "2",
+                     "--max-epochs", "1", "--signal-length", "300", "--quiet"]) == 0
+    best = tmp_path / "tuning" / "regression" / "best_config.json"
+    assert len(json.loads(best.with_name("trials.json").read_text())) == 2
+    assert cli.main(["regression", "train", "--config", str(best), "--epochs", "1", "--quiet",
+                     "--no-export", "--run-dir", "run"]) == 0
+    assert (tmp_path / "run" / "metrics.json").exists()

@@ -192,6 +192,47 @@ def scores_table(result: dict, target: str = "") -> str:
 
 
 # ----------------------------------------------------------------- train
+def load(config: RegressionConfig) -> Series:
+    """Loads the series ``config.data`` names (checked before anything is written)."""
+    return load_series(config.data)
+
+
+def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
+    """Cuts the series into chronological windows, normalises them with training
+    statistics and builds the model (what ``train`` and ``tune`` share).
+
+    ``extras`` holds the ``encoder``, the window ``starts`` and the encoded
+    windows ``x``/``y`` per split, for scoring against the baselines.
+    """
+    keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
+    data = config.data
+    starts = window_starts(len(series), data.window, data.horizon, data.val_fraction,
+                           data.test_fraction)
+    encoder = Encoder.fit(series, split_bounds(len(series), data.val_fraction,
+                                               data.test_fraction)[0])
+    x, y = {}, {}
+    for split, t in starts.items():
+        x[split], y[split] = encoded_windows(series, encoder, t, data.window, data.horizon)
+    batch, seed = config.train.batch_size, config.train.seed
+    train_ds = tf.data.Dataset.from_tensor_slices((x["train"], y["train"])).cache()
+
+    def train_data(epoch: int) -> tf.data.Dataset:
+        # One fixed shuffle of the windows per (seed, epoch): a resumed run
+        # sees the same batches. Windows are shuffled, never the time axis.
+        return (train_ds.shuffle(len(x["train"]), seed=seed + epoch,
+                                 reshuffle_each_iteration=False)
+                .batch(batch).prefetch(tf.data.AUTOTUNE))
+
+    def batched(split):
+        return tf.data.Dataset.from_tensor_slices((x[split], y[split])).batch(batch).cache()
+
+    return runs.Experiment(
+        build_model(config, encoder.n_features), keras.losses.MeanSquaredError(),
+        [keras.metrics.MeanAbsoluteError(name="mae")], train_data,
+        batched("val") if len(x["val"]) else None, batched("test"),
+        extras={"encoder": encoder, "starts": starts, "x": x, "y": y})
+
+
 def train(config: RegressionConfig, *, run_dir: str | Path | None = None,
           resume: bool = False, export_dir: str | Path | None = "saved_models",
           tensorboard: bool = False, verbose: int = 1) -> dict:
@@ -217,15 +258,10 @@ def train(config: RegressionConfig, *, run_dir: str | Path | None = None,
         UsageError: On unusable data (checked before anything is written) or
             an unusable run directory.
     """
-    data = config.data
-    series = load_series(data)
-    starts = window_starts(len(series), data.window, data.horizon, data.val_fraction,
-                           data.test_fraction)
-    encoder = Encoder.fit(series, split_bounds(len(series), data.val_fraction,
-                                               data.test_fraction)[0])
-    x, y = {}, {}
-    for split, t in starts.items():
-        x[split], y[split] = encoded_windows(series, encoder, t, data.window, data.horizon)
+    run_dir = runs.resolve_run_dir(TASK, run_dir, resume)
+    series = load(config)
+    exp = experiment(config, series)
+    encoder, starts, x, y = (exp.extras[k] for k in ("encoder", "starts", "x", "y"))
     summary = {"rows": len(series), "features": encoder.n_features, "filled": series.filled,
                **{f"{split}_windows": int(len(t)) for split, t in starts.items()}}
     if verbose:
@@ -233,30 +269,14 @@ def train(config: RegressionConfig, *, run_dir: str | Path | None = None,
             print(f"{name}: filled {count} missing cells "
                   f"({'linear interpolation' if name in series.numeric else 'last category'})")
 
-    run_dir = runs.start_run(config, run_dir, resume)
+    runs.start_run(config, run_dir, resume)
     write_json(run_dir / SERIES, encoder.to_dict())
-    batch, seed = config.train.batch_size, config.train.seed
-    train_ds = tf.data.Dataset.from_tensor_slices((x["train"], y["train"])).cache()
-
-    def train_data(epoch: int) -> tf.data.Dataset:
-        # One fixed shuffle of the windows per (seed, epoch): a resumed run
-        # sees the same batches. Windows are shuffled, never the time axis.
-        return (train_ds.shuffle(len(x["train"]), seed=seed + epoch,
-                                 reshuffle_each_iteration=False)
-                .batch(batch).prefetch(tf.data.AUTOTUNE))
-
-    def batched(split):
-        return tf.data.Dataset.from_tensor_slices((x[split], y[split])).batch(batch).cache()
-
-    model = build_model(config, encoder.n_features)
-    trainer, history = runs.fit(
-        config, model, keras.losses.MeanSquaredError(),
-        [keras.metrics.MeanAbsoluteError(name="mae")], train_data,
-        batched("val") if len(x["val"]) else None, run_dir,
-        resume=resume, tensorboard=tensorboard, verbose=verbose)
-    test_loss = trainer.evaluate(batched("test"))["loss"]
-    forecast = encoder.unscale_target(forecast_with(model, x["test"]))
-    scores = compare(series, encoder, starts, data, forecast, x["train"], y["train"],
+    trainer, history = runs.fit(config, exp.model, exp.loss, exp.metrics, exp.train_data,
+                                exp.val_data, run_dir, resume=resume, tensorboard=tensorboard,
+                                verbose=verbose)
+    test_loss = trainer.evaluate(exp.test_data)["loss"]
+    forecast = encoder.unscale_target(forecast_with(exp.model, x["test"]))
+    scores = compare(series, encoder, starts, config.data, forecast, x["train"], y["train"],
                      x["test"])
     if verbose:
         print(scores_table(scores, series.target))

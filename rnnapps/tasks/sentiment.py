@@ -91,6 +91,7 @@ def load(config: SentimentConfig) -> dict[str, Reviews]:
 def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Experiment:
     """Splits off validation, adapts the vocabulary on the rest of train, vectorises
     every split once and builds the model (what ``train`` and ``tune`` share)."""
+    keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
     train_reviews, val_reviews = split_validation(
         splits["train"], config.data.validation_split, config.train.seed)
     vectorizer = make_vectorizer(config)
