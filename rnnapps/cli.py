@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnapps import __version__
-from rnnapps.config import RegressionConfig, SentimentConfig, TaskConfig, iter_options
+from rnnapps.config import (CELLS, RegressionConfig, SentimentConfig, TaskConfig,
+                            iter_options)
 from rnnapps.config import TextgenConfig
 from rnnapps.errors import UsageError
 
@@ -348,6 +349,7 @@ def _list_arg(kind: type, choices: tuple[str, ...] | None = None) -> Callable:
 
 
 def _positive(kind: type) -> Callable:
+    """An argparse type for one positive number of ``kind``."""
     def parse(text: str):
         values = _list_arg(kind)(text)
         if len(values) != 1:
@@ -357,8 +359,7 @@ def _positive(kind: type) -> Callable:
 
 
 def register_diagnose(tasks) -> None:
-    from rnnapps.config import CELLS
-
+    """``rnnapps diagnose gradients|memory`` (see ``rnnapps.diagnostics``)."""
     tool = tasks.add_parser("diagnose", help="gradient flow and long-range memory of RNN cells",
                             description="Measure how gradients vanish or explode through "
                                         "time, and how far back each cell can remember.")

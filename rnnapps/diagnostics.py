@@ -34,7 +34,7 @@ from rnnapps.artifacts import ensure_dir
 from rnnapps.config import CELLS
 from rnnapps.errors import UsageError
 from rnnapps.layers import recurrent_layer
-from rnnapps.training import History, Trainer
+from rnnapps.training import Diverged, History, Trainer
 
 
 # ---------------------------------------------------------------- checks
@@ -212,7 +212,8 @@ def memory_experiment(cells: Sequence[str], lengths: Sequence[int], *, units: in
         **train_options: Passed to ``train_memory`` (epochs, batch_size, ...).
 
     Returns:
-        Rows with ``cell``, ``length``, ``val_acc`` (best), ``learned``,
+        Rows with ``cell``, ``length``, ``val_acc`` (best; None if training
+        diverged), ``learned``,
         ``solved_epoch`` (first epoch at or above ``threshold``, or None),
         ``epochs`` (run), ``chance`` and ``seconds``.
 
@@ -232,10 +233,13 @@ def memory_experiment(cells: Sequence[str], lengths: Sequence[int], *, units: in
         for cell in cells:
             model = build_model(cell, symbols + distractors, symbols, units=units, seed=seed)
             start = time.perf_counter()
-            history = train_memory(model, length, seed=seed, **train_options)
-            accs = history.metrics["val_acc"]
+            try:
+                accs = train_memory(model, length, seed=seed, **train_options).metrics["val_acc"]
+            except Diverged:  # one diverging run (e.g. no clipping) should not end the table
+                accs = []
             solved = next((i + 1 for i, a in enumerate(accs) if a >= threshold), None)
-            rows.append({"cell": cell, "length": length, "val_acc": max(accs),
+            rows.append({"cell": cell, "length": length,
+                         "val_acc": max(accs) if accs else None,
                          "learned": solved is not None, "solved_epoch": solved,
                          "epochs": len(accs), "chance": 1 / symbols,
                          "seconds": time.perf_counter() - start})
