@@ -81,7 +81,7 @@ def test_export_reloads_without_rnnapps_and_matches_the_in_memory_model(trained)
     np.testing.assert_allclose(served, in_memory, atol=1e-6)
 
 
-def test_predict_evaluate_and_export_commands(trained, imdb_archive):
+def test_predict_evaluate_and_export_commands(trained, imdb_archive, monkeypatch, capsys):
     work, _ = trained
     proc = run_cli("sentiment", "predict", "--model", "saved_models/sentiment",
                    "A moving, beautifully shot film.", "awful", cwd=work)
@@ -90,14 +90,13 @@ def test_predict_evaluate_and_export_commands(trained, imdb_archive):
     assert len(lines) == 2 and lines[0].endswith("A moving, beautifully shot film.")
     assert lines[0].split("\t")[1] in ("positive", "negative")
 
-    proc = run_cli("sentiment", "evaluate", "--model", "saved_models/sentiment/1",
-                   "--data", str(imdb_archive), cwd=work)
-    assert proc.returncode == 0, proc.stderr
-    assert "reviews: 48" in proc.stdout and "accuracy: " in proc.stdout
-
-    proc = run_cli("sentiment", "export", "--run-dir", "run", cwd=work)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "saved_models/sentiment/2"
+    monkeypatch.chdir(work)  # the same commands in-process (a subprocess each is slow)
+    assert cli.main(["sentiment", "evaluate", "--model", "saved_models/sentiment/1",
+                     "--data", str(imdb_archive)]) == 0
+    out = capsys.readouterr().out
+    assert "reviews: 48" in out and "accuracy: " in out
+    assert cli.main(["sentiment", "export", "--run-dir", "run"]) == 0
+    assert capsys.readouterr().out.strip() == "saved_models/sentiment/2"
 
 
 def test_resume_continues_a_run_to_more_epochs(trained, imdb_archive):
