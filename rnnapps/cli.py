@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rnnapps import __version__
-from rnnapps.config import (CELLS, RegressionConfig, SentimentConfig, TaskConfig,
-                            iter_options)
-from rnnapps.config import TextgenConfig
+from rnnapps.config import (
+    CELLS,
+    RegressionConfig,
+    SentimentConfig,
+    TaskConfig,
+    TextgenConfig,
+    iter_options,
+)
 from rnnapps.errors import UsageError
 
 EXIT_USAGE = 2
@@ -215,16 +220,38 @@ def tune_command(task: str, config_cls: type[TaskConfig]) -> Callable:
     return run
 
 
-def register_sentiment(tasks) -> None:
-    task = tasks.add_parser("sentiment", help="IMDB review sentiment classification",
-                            description="Classify movie reviews as positive or negative.")
-    commands = task.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def add_task(tasks, config_cls: type[TaskConfig], help: str, description: str,
+             train_help: str, train_description: str):
+    """Adds ``rnnapps <task>`` with its ``train`` command; returns the sub-command set.
 
-    train = commands.add_parser("train", help="train, evaluate on test and export",
-                                description="Train on IMDB reviews (TFDS, an aclImdb folder "
-                                            "or aclImdb_v1.tar.gz), then export.")
-    add_train_arguments(train, SentimentConfig)
-    train.set_defaults(run=train_command("sentiment", SentimentConfig))
+    Add the task's own commands to it, then call ``add_export_and_tune``.
+    """
+    task = config_cls.task
+    parser = tasks.add_parser(task, help=help, description=description)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = commands.add_parser("train", help=train_help, description=train_description)
+    add_train_arguments(train, config_cls)
+    train.set_defaults(run=train_command(task, config_cls))
+    return commands
+
+
+def add_export_and_tune(commands, config_cls: type[TaskConfig]) -> None:
+    """Adds the ``export`` and ``tune`` commands every task has."""
+    task = config_cls.task
+    export = commands.add_parser("export", help="export a finished run as a SavedModel")
+    export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
+    add_export_dir(export)
+    export.set_defaults(run=export_command(task))
+    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner")
+    add_tune_arguments(tune, config_cls)
+    tune.set_defaults(run=tune_command(task, config_cls))
+
+
+def register_sentiment(tasks) -> None:
+    commands = add_task(
+        tasks, SentimentConfig, "IMDB review sentiment classification",
+        "Classify movie reviews as positive or negative.", "train, evaluate on test and export",
+        "Train on IMDB reviews (TFDS, an aclImdb folder or aclImdb_v1.tar.gz), then export.")
 
     evaluate = commands.add_parser("evaluate", help="accuracy of an exported model on test")
     add_model_argument(evaluate)
@@ -237,15 +264,7 @@ def register_sentiment(tasks) -> None:
     add_model_argument(predict)
     predict.add_argument("texts", nargs="+", metavar="REVIEW", help="review text(s)")
     predict.set_defaults(run=_predict_sentiment)
-
-    export = commands.add_parser("export", help="export a finished run as a SavedModel")
-    export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
-    add_export_dir(export)
-    export.set_defaults(run=export_command("sentiment"))
-
-    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner")
-    add_tune_arguments(tune, SentimentConfig)
-    tune.set_defaults(run=tune_command("sentiment", SentimentConfig))
+    add_export_and_tune(commands, SentimentConfig)
 
 
 def _predict_sentiment(args):
@@ -255,33 +274,21 @@ def _predict_sentiment(args):
         print(f"{p:.4f}\t{'positive' if p > 0.5 else 'negative'}\t{short}")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def register_regression(tasks) -> None:
-    task = tasks.add_parser("regression", help="time-series forecasting (CSV or synthetic)",
-                            description="Forecast the next values of a series from a CSV, or "
-                                        "of a synthetic signal, next to simple baselines.")
-    commands = task.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    train = commands.add_parser(
-        "train", help="train, score against baselines on test, export",
-        description="Train on a CSV (--csv --target [--features] [--date-column]) or on a "
-                    "synthetic noisy sum of sines, score the model next to persistence, "
-                    "seasonal naive (--season) and a linear model, then export.")
-    add_train_arguments(train, RegressionConfig)
-    train.set_defaults(run=train_command("regression", RegressionConfig))
+    commands = add_task(
+        tasks, RegressionConfig, "time-series forecasting (CSV or synthetic)",
+        "Forecast the next values of a series from a CSV, or of a synthetic signal, next to "
+        "simple baselines.", "train, score against baselines on test, export",
+        "Train on a CSV (--csv --target [--features] [--date-column]) or on a synthetic noisy "
+        "sum of sines, score the model next to persistence, seasonal naive (--season) and a "
+        "linear model, then export.")
 
     evaluate = commands.add_parser("evaluate",
                                    help="MAE/RMSE of an exported model and the baselines")
     add_model_argument(evaluate)
     evaluate.add_argument("--csv", metavar="FILE", help="CSV with the model's columns, split "
                           "as in training (default: the training data)")
-    evaluate.add_argument("--season", type=_positive_int, metavar="STEPS",
+    evaluate.add_argument("--season", type=_positive(int), metavar="STEPS",
                           help="season length for the seasonal-naive baseline "
                                "(default: the training run's)")
     evaluate.add_argument("--plot", metavar="FILE.png",
@@ -294,15 +301,7 @@ def register_regression(tasks) -> None:
                          "the last WINDOW rows are read (default: the training data)")
     predict.add_argument("--plot", metavar="FILE.png", help="draw the window and the forecast")
     predict.set_defaults(run=_predict_regression)
-
-    export = commands.add_parser("export", help="export a finished run as a SavedModel")
-    export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
-    add_export_dir(export)
-    export.set_defaults(run=export_command("regression"))
-
-    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner")
-    add_tune_arguments(tune, RegressionConfig)
-    tune.set_defaults(run=tune_command("regression", RegressionConfig))
+    add_export_and_tune(commands, RegressionConfig)
 
 
 def _evaluate_regression(args):
@@ -446,9 +445,10 @@ def _diagnose_memory(args):
     module = quiet_import("rnnapps.diagnostics")
     rows = module.memory_experiment(
         args.cells, args.lengths, units=args.units, threshold=args.threshold, seed=args.seed,
-        symbols=args.symbols, distractors=args.distractors, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-        batch_size=args.batch_size, learning_rate=args.learning_rate,
-        clip_norm=args.clip_norm, patience=args.patience, first=args.fixed_lag)
+        symbols=args.symbols, distractors=args.distractors, epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, clip_norm=args.clip_norm, patience=args.patience,
+        first=args.fixed_lag)
     print(module.markdown_table(rows))
     if args.json:
         _write_results(args.json, rows)
@@ -462,17 +462,12 @@ def _write_results(path: str, rows: list) -> None:
 
 
 def register_textgen(tasks) -> None:
-    task = tasks.add_parser("textgen", help="character-level text generation",
-                            description="Learn a text one character at a time (Tiny "
-                                        "Shakespeare or your own), then generate more.")
-    commands = task.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    train = commands.add_parser(
-        "train", help="train, report loss in nats/char, bits/char, perplexity, and export",
-        description="Train a character model on Tiny Shakespeare (tensorflow-datasets, or "
-                    "its input.txt offline with --data) or on any UTF-8 file (--corpus).")
-    add_train_arguments(train, TextgenConfig)
-    train.set_defaults(run=train_command("textgen", TextgenConfig))
+    commands = add_task(
+        tasks, TextgenConfig, "character-level text generation",
+        "Learn a text one character at a time (Tiny Shakespeare or your own), then generate "
+        "more.", "train, report loss in nats/char, bits/char, perplexity, and export",
+        "Train a character model on Tiny Shakespeare (tensorflow-datasets, or its input.txt "
+        "offline with --data) or on any UTF-8 file (--corpus).")
 
     evaluate = commands.add_parser("evaluate", help="loss of an exported model on test")
     add_model_argument(evaluate)
@@ -498,14 +493,10 @@ def register_textgen(tasks) -> None:
                           help="random seed: the same seed gives the same text")
     generate.set_defaults(run=lambda a: print(a.seed_text + task_module("textgen").generate(
         a.model, a.seed_text, a.length, a.temperature, a.top_k, a.seed)))
-
-    export = commands.add_parser("export", help="export a finished run as a SavedModel")
-    export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
-    add_export_dir(export)
-    export.set_defaults(run=export_command("textgen"))
+    add_export_and_tune(commands, TextgenConfig)
 
 
-REGISTRARS = [register_sentiment, register_regression, register_diagnose, register_textgen]
+REGISTRARS = [register_sentiment, register_textgen, register_regression, register_diagnose]
 """One function per task (and tool) adding its sub-commands."""
 
 

@@ -307,11 +307,7 @@ class RegressionConfig(TaskConfig):
         """
         super().validate()
         data = self.data
-        if data.val_fraction + data.test_fraction >= 1.0:
-            raise UsageError(f"val_fraction + test_fraction must be < 1, got "
-                             f"{data.val_fraction} + {data.test_fraction}")
-        if data.test_fraction <= 0.0:
-            raise UsageError(f"test_fraction must be > 0, got {data.test_fraction!r}")
+        check_chronological_split(data.val_fraction, data.test_fraction)
         if data.val_fraction <= 0.0 and self.train.monitor.startswith("val_"):
             raise UsageError(f"monitor {self.train.monitor!r} needs val_fraction > 0")
         if data.csv is None:
@@ -381,6 +377,12 @@ class TextgenConfig(TaskConfig):
     """Character-level language model and text generator."""
 
     task: ClassVar[str] = "textgen"
+    search_space: ClassVar[dict] = {
+        "cell": Choice(("lstm", "gru")), "units": Int(128, 512, step=128), "layers": Int(1, 2),
+        "embedding_dim": Choice((64, 128, 256)), "dropout": Float(0.0, 0.3),
+        "learning_rate": Float(1e-4, 1e-2, log=True), "clip_norm": Float(0.5, 5.0, log=True),
+        "batch_size": Choice((32, 64, 128)), "seq_length": Choice((50, 100, 200)),
+    }
     data: TextgenData = field(default_factory=TextgenData)
     model: TextgenModel = field(default_factory=TextgenModel)
     train: TextgenTrain = field(default_factory=TextgenTrain)
@@ -395,15 +397,25 @@ class TextgenConfig(TaskConfig):
         data = self.data
         if data.data is not None and data.corpus is not None:
             raise UsageError("give --data (Tiny Shakespeare) or --corpus (your text), not both")
-        if data.val_fraction <= 0.0 or data.test_fraction <= 0.0:
-            raise UsageError("val_fraction and test_fraction must be > 0, got "
-                             f"{data.val_fraction} and {data.test_fraction}")
-        if data.val_fraction + data.test_fraction >= 1.0:
-            raise UsageError(f"val_fraction + test_fraction must be < 1, got "
-                             f"{data.val_fraction} + {data.test_fraction}")
+        check_chronological_split(data.val_fraction, data.test_fraction)
+        if data.val_fraction <= 0.0:
+            raise UsageError(f"val_fraction must be > 0, got {data.val_fraction!r}")
         if self.model.bidirectional:
             raise UsageError("bidirectional layers cannot generate text: they read the "
                              "characters they are asked to predict")
+
+
+def check_chronological_split(val_fraction: float, test_fraction: float) -> None:
+    """Checks the fractions of a train/validation/test split in time order.
+
+    Raises:
+        UsageError: If there is no test part or no training part left.
+    """
+    if test_fraction <= 0.0:
+        raise UsageError(f"test_fraction must be > 0, got {test_fraction!r}")
+    if val_fraction + test_fraction >= 1.0:
+        raise UsageError(f"val_fraction + test_fraction must be < 1, got "
+                         f"{val_fraction} + {test_fraction}")
 
 
 def iter_options(config_cls: type) -> Iterator[tuple[str, str, type, bool, dict]]:

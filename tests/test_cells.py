@@ -1,9 +1,9 @@
 """Our Elman cell: the exact recurrence, the Keras cell contract, serialisation."""
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from rnnapps.cells import ElmanCell
 
 

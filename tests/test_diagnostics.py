@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import run_cli
 
+from conftest import run_cli
 from rnnapps import diagnostics, theory
 from rnnapps.config import CELLS
 from rnnapps.errors import UsageError

@@ -1,9 +1,9 @@
 """The recurrent layer factory: every cell type builds, stacks and trains."""
 
+import keras
 import numpy as np
 import pytest
 
-import keras
 from rnnapps.config import CELLS, RNNConfig
 from rnnapps.errors import UsageError
 from rnnapps.layers import recurrent_layer, recurrent_stack
@@ -34,7 +34,8 @@ def test_return_state_and_sequences():
     layer = recurrent_layer("lstm", 4, return_sequences=True, return_state=True)
     out, h, c = layer(np.zeros((2, 5, 3), "float32"))
     assert out.shape == (2, 5, 4) and h.shape == c.shape == (2, 4)
-    elman_out, elman_h = recurrent_layer("elman", 4, return_state=True)(np.zeros((2, 5, 3), "float32"))
+    elman = recurrent_layer("elman", 4, return_state=True)
+    elman_out, elman_h = elman(np.zeros((2, 5, 3), "float32"))
     assert elman_out.shape == elman_h.shape == (2, 4)
 
 

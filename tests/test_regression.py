@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import run_cli, run_tensorflow_only
 from test_series_data import write_series_csv
 
+from conftest import run_cli, run_tensorflow_only
 from rnnapps.cli import main
 from rnnapps.config import RegressionConfig
 from rnnapps.data.series import Encoder, window_starts, windows

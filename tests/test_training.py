@@ -2,11 +2,11 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras
 from rnnapps.training import Callback, HistoryWriter, TensorBoard, Trainer
 
 

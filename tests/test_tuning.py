@@ -3,11 +3,11 @@
 import json
 import types
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras
 from rnnapps import cli
 from rnnapps.config import Choice, RegressionConfig, SentimentConfig
 from rnnapps.tasks import runs

@@ -15,6 +15,7 @@ the same test windows, counting only target values that were observed.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -22,7 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.artifacts import ensure_dir, read_json, write_json
+from rnnapps.artifacts import ensure_dir, read_json
 from rnnapps.config import RegressionConfig, RegressionData
 from rnnapps.data.series import (
     SYNTHETIC_TARGET,
@@ -226,65 +227,50 @@ def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
     def batched(split):
         return tf.data.Dataset.from_tensor_slices((x[split], y[split])).batch(batch).cache()
 
+    model = build_model(config, encoder.n_features)
+    test_ds = batched("test")
+
+    def score(trainer, verbose: int) -> dict:
+        """Test loss, then MAE/RMSE in series units for the model and the baselines."""
+        test_loss = trainer.evaluate(test_ds)["loss"]
+        forecast = encoder.unscale_target(forecast_with(model, x["test"]))
+        scores = compare(series, encoder, starts, data, forecast, x["train"], y["train"],
+                         x["test"])
+        if verbose:
+            print(scores_table(scores, series.target))
+        return {"loss": test_loss, **scores}
+
+    notes = [f"{name}: filled {count} missing cells "
+             f"({'linear interpolation' if name in series.numeric else 'last category'})"
+             for name, count in series.filled.items()]
     return runs.Experiment(
-        build_model(config, encoder.n_features), keras.losses.MeanSquaredError(),
-        [keras.metrics.MeanAbsoluteError(name="mae")], train_data,
-        batched("val") if len(x["val"]) else None, batched("test"),
+        model, keras.losses.MeanSquaredError(), [keras.metrics.MeanAbsoluteError(name="mae")],
+        train_data, batched("val") if len(x["val"]) else None, test_ds,
+        files={SERIES: encoder.to_dict()}, score=score, notes=notes,
+        data_info={"rows": len(series), "features": encoder.n_features,
+                   "filled": series.filled,
+                   **{f"{split}_windows": int(len(t)) for split, t in starts.items()}},
         extras={"encoder": encoder, "starts": starts, "x": x, "y": y})
 
 
-def train(config: RegressionConfig, *, run_dir: str | Path | None = None,
-          resume: bool = False, export_dir: str | Path | None = "saved_models",
-          tensorboard: bool = False, verbose: int = 1) -> dict:
+def train(config: RegressionConfig, **options) -> dict:
     """Loads the series, trains with the shared loop, scores on test, exports.
 
     The loss (MSE) and the ``mae`` metric of the training history are on
-    normalised targets; the test scores are in the series' units.
+    normalised targets; the test scores are in the series' units, next to
+    the baselines'.
 
     Args:
         config: The run's settings.
-        run_dir: Where checkpoints, history and weights go (default: a new
-            ``runs/regression/<timestamp>``).
-        resume: Continue the run in ``run_dir`` from its last checkpoint.
-        export_dir: Root of the SavedModel versions; None skips the export.
-        tensorboard: Also write TensorBoard summaries.
-        verbose: 1 for progress bars, messages and the score table, 0 for none.
+        **options: ``run_dir``, ``resume``, ``export_dir``, ``tensorboard``,
+            ``verbose``, as for ``rnnapps.tasks.runs.train_task``.
 
     Returns:
-        ``metrics.json`` contents (test scores with baselines under ``test``)
-        plus ``data`` (rows, windows, filled cells), ``run_dir`` and ``export``.
-
-    Raises:
-        UsageError: On unusable data (checked before anything is written) or
-            an unusable run directory.
+        ``metrics.json`` contents (test scores with baselines under ``test``,
+        rows, windows and filled cells under ``data``) plus ``run_dir`` and
+        ``export``.
     """
-    run_dir = runs.resolve_run_dir(TASK, run_dir, resume)
-    series = load(config)
-    exp = experiment(config, series)
-    encoder, starts, x, y = (exp.extras[k] for k in ("encoder", "starts", "x", "y"))
-    summary = {"rows": len(series), "features": encoder.n_features, "filled": series.filled,
-               **{f"{split}_windows": int(len(t)) for split, t in starts.items()}}
-    if verbose:
-        for name, count in series.filled.items():
-            print(f"{name}: filled {count} missing cells "
-                  f"({'linear interpolation' if name in series.numeric else 'last category'})")
-
-    runs.start_run(config, run_dir, resume)
-    write_json(run_dir / SERIES, encoder.to_dict())
-    trainer, history = runs.fit(config, exp.model, exp.loss, exp.metrics, exp.train_data,
-                                exp.val_data, run_dir, resume=resume, tensorboard=tensorboard,
-                                verbose=verbose)
-    test_loss = trainer.evaluate(exp.test_data)["loss"]
-    forecast = encoder.unscale_target(forecast_with(exp.model, x["test"]))
-    scores = compare(series, encoder, starts, config.data, forecast, x["train"], y["train"],
-                     x["test"])
-    if verbose:
-        print(scores_table(scores, series.target))
-    result = runs.finish_run(run_dir, history, {"loss": test_loss, **scores})
-    result.update(data=summary, run_dir=str(run_dir))
-    if export_dir is not None:
-        result["export"] = str(export(run_dir, export_dir))
-    return result
+    return runs.train_task(sys.modules[__name__], config, **options)
 
 
 # ---------------------------------------------------------------- export
@@ -305,20 +291,16 @@ def export(run_dir: str | Path, export_dir: str | Path = "saved_models") -> Path
         UsageError: If ``run_dir`` is not a finished regression run.
     """
     run_dir = Path(run_dir)
-    for name in ("config.json", SERIES, runs.WEIGHTS):
-        if not (run_dir / name).exists():
-            raise UsageError(f"{run_dir} is not a finished {TASK} run (no {name})")
-    config = RegressionConfig.load(run_dir / "config.json")
+    config = runs.open_run(run_dir, RegressionConfig, SERIES)
     encoder = Encoder.from_dict(read_json(run_dir / SERIES))
     model = build_model(config, encoder.n_features)
     model.load_weights(run_dir / runs.WEIGHTS)
     endpoint = _serving_function(model, encoder, config.data.window)
-    metrics_path = run_dir / "metrics.json"
     return export_saved_model(
         Path(export_dir) / TASK, resources=[model],
         endpoints=[("forecast", endpoint, endpoint.input_signature)],
         files={"config.json": config.to_dict(), SERIES: encoder.to_dict(),
-               "metrics.json": read_json(metrics_path) if metrics_path.exists() else {}})
+               "metrics.json": runs.run_metrics(run_dir)})
 
 
 def _serving_function(model: keras.Model, encoder: Encoder, window: int):

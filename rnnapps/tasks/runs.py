@@ -1,4 +1,9 @@
-"""What every task's ``train`` does around its model: run dir, seed, loop, files.
+"""What every task's ``train`` does around its model: run dir, loop, files.
+
+A task module provides ``load(config)`` (read the data, checking it) and
+``experiment(config, raw)`` (seed, datasets, model, loss, metrics: an
+``Experiment``); ``train_task`` does the rest, the same way for every task,
+and ``rnnapps.tuning`` builds its trials from the same two functions.
 
 A run directory holds everything one training run wrote, next to the config
 that produced it::
@@ -17,11 +22,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from types import ModuleType
+from typing import Any, Callable, Sequence
 
 import keras
 
-from rnnapps.artifacts import ensure_dir, write_json
+from rnnapps.artifacts import ensure_dir, read_json, write_json, write_text
 from rnnapps.config import TaskConfig
 from rnnapps.errors import UsageError
 from rnnapps.training import DataSource, History, HistoryWriter, TensorBoard, Trainer
@@ -72,20 +78,74 @@ def resolve_run_dir(task: str, run_dir: str | Path | None, resume: bool) -> Path
     return run_dir
 
 
-def start_run(config: TaskConfig, run_dir: str | Path | None, resume: bool = False) -> Path:
-    """Creates (or reopens) the run directory, writes its ``config.json`` and
-    seeds everything. The options are checked by ``resolve_run_dir`` first.
+def train_task(task: ModuleType, config: TaskConfig, *, run_dir: str | Path | None = None,
+               resume: bool = False, export_dir: str | Path | None = "saved_models",
+               tensorboard: bool = False, verbose: int = 1) -> dict:
+    """The ``train`` of every task: load, build, train, score on test, export.
+
+    Everything that can fail on the user's input (options, data) fails before
+    the run directory is created.
+
+    Args:
+        task: The task module; it provides ``load(config)``,
+            ``experiment(config, raw)`` and ``export(run_dir, export_dir)``.
+        config: The run's settings.
+        run_dir: Where checkpoints, history and weights go (default: a new
+            ``runs/<task>/<timestamp>``).
+        resume: Continue the run in ``run_dir`` from its last checkpoint.
+        export_dir: Root of the SavedModel versions; None skips the export.
+        tensorboard: Also write TensorBoard summaries.
+        verbose: 1 for progress bars and messages, 0 for none.
 
     Returns:
-        The run directory.
+        ``metrics.json`` contents plus ``run_dir`` and ``export`` paths.
 
     Raises:
-        UsageError: On bad run directory options, or if it cannot be created.
+        UsageError: On unusable data or run directory.
+        rnnapps.training.Diverged: If the loss becomes NaN or infinite.
     """
-    run_dir = ensure_dir(resolve_run_dir(config.task, run_dir, resume))
+    run_dir = resolve_run_dir(config.task, run_dir, resume)
+    exp = task.experiment(config, task.load(config))
+    if verbose:
+        for line in exp.notes:
+            print(line)
+    ensure_dir(run_dir)
     config.save(run_dir / "config.json")
-    keras.utils.set_random_seed(config.train.seed)
-    return run_dir
+    for name, content in exp.files.items():
+        (write_json if name.endswith(".json") else write_text)(run_dir / name, content)
+    trainer, history = fit(config, exp, run_dir, resume=resume, tensorboard=tensorboard,
+                           verbose=verbose)
+    test = (exp.score(trainer, verbose) if exp.score is not None
+            else trainer.evaluate(exp.test_data, verbose=verbose))
+    result = finish_run(run_dir, history, test, exp.data_info)
+    result["run_dir"] = str(run_dir)
+    if export_dir is not None:
+        result["export"] = str(task.export(run_dir, export_dir))
+    return result
+
+
+def open_run(run_dir: str | Path, config_cls: type[TaskConfig], *files: str) -> TaskConfig:
+    """Checks that ``run_dir`` is a finished run of the task and loads its config.
+
+    Args:
+        run_dir: The run directory.
+        config_cls: The task's config class.
+        *files: Task files the run must hold besides config and weights.
+
+    Raises:
+        UsageError: Naming the first missing file.
+    """
+    run_dir = Path(run_dir)
+    for name in ("config.json", WEIGHTS, *files):
+        if not (run_dir / name).exists():
+            raise UsageError(f"{run_dir} is not a finished {config_cls.task} run (no {name})")
+    return config_cls.load(run_dir / "config.json")
+
+
+def run_metrics(run_dir: str | Path) -> dict:
+    """The run's ``metrics.json`` ({} if it has none), to export beside the model."""
+    path = Path(run_dir) / "metrics.json"
+    return read_json(path) if path.exists() else {}
 
 
 @dataclasses.dataclass
@@ -99,7 +159,14 @@ class Experiment:
         train_data: A dataset or a function ``epoch -> dataset``.
         val_data: Validation batches, or None.
         test_data: Test batches, or None.
-        extras: Task things ``train`` keeps (a vocabulary, normalisation, ...).
+        files: Name -> content of the task files a run keeps beside its weights
+            (a vocabulary, normalisation statistics); ``.json`` names get JSON.
+        score: Computes the test metrics from the trained ``Trainer``
+            (default: ``trainer.evaluate(test_data)``).
+        notes: Lines ``train`` prints first (what was loaded, what was filled).
+        data_info: Facts about the data recorded in ``metrics.json`` (sizes,
+            filled gaps).
+        extras: Anything else the task keeps for itself.
     """
 
     model: keras.Model
@@ -108,6 +175,10 @@ class Experiment:
     train_data: DataSource
     val_data: Any = None
     test_data: Any = None
+    files: dict = dataclasses.field(default_factory=dict)
+    score: Callable[[Trainer, int], dict] | None = None
+    notes: list = dataclasses.field(default_factory=list)
+    data_info: dict = dataclasses.field(default_factory=dict)
     extras: dict = dataclasses.field(default_factory=dict)
 
 
@@ -118,11 +189,9 @@ def make_trainer(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss
                    clip_norm=config.train.clip_norm)
 
 
-def fit(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
-        metrics: Sequence[keras.metrics.Metric], train_data: DataSource, val_data,
-        run_dir: Path, *, resume: bool = False, tensorboard: bool = False,
-        verbose: int = 1) -> tuple[Trainer, History]:
-    """Trains ``model`` with the shared loop as ``config.train`` says.
+def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *, resume: bool = False,
+        tensorboard: bool = False, verbose: int = 1) -> tuple[Trainer, History]:
+    """Trains the experiment's model with the shared loop as ``config.train`` says.
 
     Checkpoints go to ``run_dir/checkpoints`` and the final (best) weights to
     ``run_dir/model.weights.h5``.
@@ -131,27 +200,32 @@ def fit(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
         The trainer (for ``evaluate``) and the history.
     """
     train = config.train
-    trainer = make_trainer(config, model, loss, metrics)
+    trainer = make_trainer(config, exp.model, exp.loss, exp.metrics)
     callbacks = [HistoryWriter(run_dir / "history.json")]
     if tensorboard:
         callbacks.append(TensorBoard(run_dir / "tensorboard"))
     try:
-        history = trainer.fit(train_data, val_data, epochs=train.epochs, monitor=train.monitor,
-                              patience=train.patience, checkpoint_dir=run_dir / "checkpoints",
-                              resume=resume, callbacks=callbacks, verbose=verbose)
+        history = trainer.fit(exp.train_data, exp.val_data, epochs=train.epochs,
+                              monitor=train.monitor, patience=train.patience,
+                              checkpoint_dir=run_dir / "checkpoints", resume=resume,
+                              callbacks=callbacks, verbose=verbose)
     except ValueError as err:  # e.g. an unknown monitor: a config mistake
         raise UsageError(str(err)) from None
     tmp = run_dir / f".tmp-{WEIGHTS}"
-    model.save_weights(tmp)
+    exp.model.save_weights(tmp)
     tmp.replace(run_dir / WEIGHTS)
     return trainer, history
 
 
-def finish_run(run_dir: Path, history: History, test_metrics: dict) -> dict:
-    """Writes ``metrics.json`` (test and best-epoch validation metrics, wall time)."""
+def finish_run(run_dir: Path, history: History, test_metrics: dict,
+               data_info: dict | None = None) -> dict:
+    """Writes ``metrics.json`` (test and best-epoch validation metrics, wall
+    time, data facts) and returns it."""
     at = (history.best_epoch or history.epochs) - 1  # the epoch whose weights were kept
     result = {"test": test_metrics, "epochs": history.epochs, "best_epoch": history.best_epoch,
               "train_seconds": round(history.seconds, 1),
               "val": {k: v[at] for k, v in history.metrics.items() if k.startswith("val_")}}
+    if data_info:
+        result["data"] = data_info
     write_json(run_dir / "metrics.json", result)
     return result

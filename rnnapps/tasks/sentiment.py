@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -16,7 +17,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.artifacts import read_json, write_text
 from rnnapps.config import SentimentConfig
 from rnnapps.data.imdb import Reviews, load_imdb
 from rnnapps.errors import UsageError
@@ -110,42 +110,22 @@ def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Expe
     test_ds = vectorize(vectorizer, splits["test"]).batch(batch).prefetch(tf.data.AUTOTUNE)
     return runs.Experiment(build_model(config), keras.losses.BinaryCrossentropy(),
                            [keras.metrics.BinaryAccuracy(name="accuracy")], train_data,
-                           val_ds, test_ds, extras={"vocabulary": vectorizer.get_vocabulary()})
+                           val_ds, test_ds,
+                           files={VOCABULARY: "\n".join(vectorizer.get_vocabulary())})
 
 
-def train(config: SentimentConfig, *, run_dir: str | Path | None = None, resume: bool = False,
-          export_dir: str | Path | None = "saved_models", tensorboard: bool = False,
-          verbose: int = 1) -> dict:
+def train(config: SentimentConfig, **options) -> dict:
     """Loads IMDB, trains with the shared loop, evaluates on test, exports.
 
     Args:
         config: The run's settings.
-        run_dir: Where checkpoints, history and weights go (default: a new
-            ``runs/sentiment/<timestamp>``).
-        resume: Continue the run in ``run_dir`` from its last checkpoint.
-        export_dir: Root of the SavedModel versions; None skips the export.
-        tensorboard: Also write TensorBoard summaries.
-        verbose: 1 for progress bars and messages, 0 for none.
+        **options: ``run_dir``, ``resume``, ``export_dir``, ``tensorboard``,
+            ``verbose``, as for ``rnnapps.tasks.runs.train_task``.
 
     Returns:
         ``metrics.json`` contents plus ``run_dir`` and ``export`` paths.
-
-    Raises:
-        UsageError: On unreadable data or an unusable run directory.
     """
-    run_dir = runs.resolve_run_dir(TASK, run_dir, resume)
-    splits = load(config)
-    runs.start_run(config, run_dir, resume)
-    exp = experiment(config, splits)
-    write_text(run_dir / VOCABULARY, "\n".join(exp.extras["vocabulary"]))
-    trainer, history = runs.fit(config, exp.model, exp.loss, exp.metrics, exp.train_data,
-                                exp.val_data, run_dir, resume=resume, tensorboard=tensorboard,
-                                verbose=verbose)
-    result = runs.finish_run(run_dir, history, trainer.evaluate(exp.test_data, verbose=verbose))
-    result["run_dir"] = str(run_dir)
-    if export_dir is not None:
-        result["export"] = str(export(run_dir, export_dir))
-    return result
+    return runs.train_task(sys.modules[__name__], config, **options)
 
 
 # ---------------------------------------------------------------- export
@@ -160,10 +140,7 @@ def export(run_dir: str | Path, export_dir: str | Path = "saved_models") -> Path
         UsageError: If ``run_dir`` is not a finished sentiment run.
     """
     run_dir = Path(run_dir)
-    for name in ("config.json", VOCABULARY, runs.WEIGHTS):
-        if not (run_dir / name).exists():
-            raise UsageError(f"{run_dir} is not a finished {TASK} run (no {name})")
-    config = SentimentConfig.load(run_dir / "config.json")
+    config = runs.open_run(run_dir, SentimentConfig, VOCABULARY)
     vocabulary = (run_dir / VOCABULARY).read_text(encoding="utf-8").split("\n")
     vectorizer = make_vectorizer(config, vocabulary=vocabulary)
     vectorizer.build((None,))
@@ -175,12 +152,11 @@ def export(run_dir: str | Path, export_dir: str | Path = "saved_models") -> Path
         probability = model(vectorizer(texts), training=False)
         return {"probability": tf.reshape(probability, [-1])}
 
-    metrics_path = run_dir / "metrics.json"
     return export_saved_model(
         Path(export_dir) / TASK, resources=[model, vectorizer],
         endpoints=[("classify", classify, classify.input_signature)],
         files={"config.json": config.to_dict(), VOCABULARY: "\n".join(vocabulary),
-               "metrics.json": read_json(metrics_path) if metrics_path.exists() else {}})
+               "metrics.json": runs.run_metrics(run_dir)})
 
 
 # ------------------------------------------------------- serve the export

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import secrets
+import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.artifacts import read_json, write_json
+from rnnapps.artifacts import read_json
 from rnnapps.config import TextgenConfig
 from rnnapps.data.text import TextSplits, load_text
 from rnnapps.errors import UsageError
@@ -340,57 +341,50 @@ def check_generation_args(seed_text: str, length: int, temperature: float,
 
 
 # ----------------------------------------------------------------- train
-def train(config: TextgenConfig, *, run_dir: str | Path | None = None, resume: bool = False,
-          export_dir: str | Path | None = "saved_models", tensorboard: bool = False,
-          verbose: int = 1) -> dict:
+def load(config: TextgenConfig) -> TextSplits:
+    """Loads the text ``config.data`` names and checks it is long enough."""
+    data = config.data
+    splits = load_text(data.data, data.corpus, tfds_dir=data.tfds_dir,
+                       val_fraction=data.val_fraction, test_fraction=data.test_fraction)
+    check_lengths(splits, data.seq_length)
+    return splits
+
+
+def experiment(config: TextgenConfig, splits: TextSplits) -> runs.Experiment:
+    """Builds the vocabulary from the training text, encodes every split, windows
+    them and builds the model (what ``train`` and ``tune`` share)."""
+    keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
+    vocabulary = make_vocabulary(splits.train)
+    chars_to_ids, _ = make_lookups(vocabulary)
+    train_ids, val_ids, test_ids = (encode(chars_to_ids, text) for _, text in splits.items())
+    seq, batch, seed = config.data.seq_length, config.train.batch_size, config.train.seed
+    model = build_model(config, len(vocabulary) + 1)
+    return runs.Experiment(
+        model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        [BitsPerChar(), Perplexity()],
+        lambda epoch: window_dataset(train_ids, seq, batch, seed=seed, epoch=epoch),
+        window_dataset(val_ids, seq, batch).cache(), window_dataset(test_ids, seq, batch),
+        files={VOCABULARY: vocabulary},
+        notes=[f"{splits.source}: {len(splits.train):,} training characters, vocabulary "
+               f"{len(vocabulary)} + OOV, {model.count_params():,} parameters"],
+        data_info={"source": splits.source, "train_chars": len(splits.train),
+                   "vocabulary": len(vocabulary)})
+
+
+def train(config: TextgenConfig, **options) -> dict:
     """Loads the text, trains with the shared loop, evaluates on test, exports.
 
     Args:
         config: The run's settings.
-        run_dir: Where checkpoints, history and weights go (default: a new
-            ``runs/textgen/<timestamp>``).
-        resume: Continue the run in ``run_dir`` from its last checkpoint.
-        export_dir: Root of the SavedModel versions; None skips the export.
-        tensorboard: Also write TensorBoard summaries.
-        verbose: 1 for progress bars and messages, 0 for none.
+        **options: ``run_dir``, ``resume``, ``export_dir``, ``tensorboard``,
+            ``verbose``, as for ``rnnapps.tasks.runs.train_task``.
 
     Returns:
         ``metrics.json`` contents (``val`` and ``test`` with ``loss`` in
         nats/char, ``bits_per_char`` and ``perplexity``) plus ``run_dir``
         and ``export`` paths.
-
-    Raises:
-        UsageError: On unusable text or run directory (checked before
-            anything is written).
     """
-    data = config.data
-    splits = load_text(data.data, data.corpus, tfds_dir=data.tfds_dir,
-                       val_fraction=data.val_fraction, test_fraction=data.test_fraction)
-    check_lengths(splits, data.seq_length)
-    run_dir = runs.start_run(config, run_dir, resume)
-    vocabulary = make_vocabulary(splits.train)
-    write_json(run_dir / VOCABULARY, vocabulary)
-    chars_to_ids, _ = make_lookups(vocabulary)
-    train_ids, val_ids, test_ids = (encode(chars_to_ids, text) for _, text in splits.items())
-
-    seq, batch, seed = data.seq_length, config.train.batch_size, config.train.seed
-    val_ds = window_dataset(val_ids, seq, batch).cache()
-    test_ds = window_dataset(test_ids, seq, batch)
-
-    model = build_model(config, len(vocabulary) + 1)
-    if verbose:
-        print(f"{splits.source}: {len(splits.train):,} training characters, "
-              f"vocabulary {len(vocabulary)} + OOV, {model.count_params():,} parameters")
-    trainer, history = runs.fit(
-        config, model, keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        [BitsPerChar(), Perplexity()],
-        lambda epoch: window_dataset(train_ids, seq, batch, seed=seed, epoch=epoch),
-        val_ds, run_dir, resume=resume, tensorboard=tensorboard, verbose=verbose)
-    result = runs.finish_run(run_dir, history, trainer.evaluate(test_ds, verbose=verbose))
-    result["run_dir"] = str(run_dir)
-    if export_dir is not None:
-        result["export"] = str(export(run_dir, export_dir))
-    return result
+    return runs.train_task(sys.modules[__name__], config, **options)
 
 
 def load_run(run_dir: str | Path) -> tuple[TextgenConfig, CharModel, list[str]]:
@@ -403,10 +397,7 @@ def load_run(run_dir: str | Path) -> tuple[TextgenConfig, CharModel, list[str]]:
         UsageError: If ``run_dir`` is not a finished textgen run.
     """
     run_dir = Path(run_dir)
-    for name in ("config.json", VOCABULARY, runs.WEIGHTS):
-        if not (run_dir / name).exists():
-            raise UsageError(f"{run_dir} is not a finished {TASK} run (no {name})")
-    config = TextgenConfig.load(run_dir / "config.json")
+    config = runs.open_run(run_dir, TextgenConfig, VOCABULARY)
     vocabulary = read_json(run_dir / VOCABULARY)
     model = build_model(config, len(vocabulary) + 1)
     model.load_weights(run_dir / runs.WEIGHTS)
@@ -437,14 +428,13 @@ def export(run_dir: str | Path, export_dir: str | Path = "saved_models") -> Path
     run_dir = Path(run_dir)
     config, model, vocabulary = load_run(run_dir)
     generator = TextGenerator(model, vocabulary)
-    metrics_path = run_dir / "metrics.json"
     return export_saved_model(
         Path(export_dir) / TASK,
         resources=[model, generator.chars_to_ids, generator.ids_to_chars],
         endpoints=[(name, generator.functions[name], generator.signatures[name])
                    for name in ("generate", "step", "initial_state")],
         files={"config.json": config.to_dict(), VOCABULARY: vocabulary,
-               "metrics.json": read_json(metrics_path) if metrics_path.exists() else {}})
+               "metrics.json": runs.run_metrics(run_dir)})
 
 
 # ------------------------------------------------------- serve the export
