@@ -101,3 +101,16 @@ def test_regression_search_and_train_from_its_best_config(tmp_path, monkeypatch)
     assert cli.main(["regression", "train", "--config", str(best), "--epochs", "1", "--quiet",
                      "--no-export", "--run-dir", "run"]) == 0
     assert (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_textgen_search_and_train_from_its_best_config(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 100, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["textgen", "tune", "--tuner", "random", "--max-trials", "2",
+                     "--max-epochs", "1", "--corpus", str(corpus), "--quiet"]) == 0
+    best = tmp_path / "tuning" / "textgen" / "best_config.json"
+    assert cli.main(["textgen", "train", "--config", str(best), "--epochs", "1", "--quiet",
+                     "--no-export", "--run-dir", "run"]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test"]["bits_per_char"] > 0

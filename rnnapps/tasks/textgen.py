@@ -342,17 +342,20 @@ def check_generation_args(seed_text: str, length: int, temperature: float,
 
 # ----------------------------------------------------------------- train
 def load(config: TextgenConfig) -> TextSplits:
-    """Loads the text ``config.data`` names and checks it is long enough."""
+    """Loads the text ``config.data`` names."""
     data = config.data
-    splits = load_text(data.data, data.corpus, tfds_dir=data.tfds_dir,
-                       val_fraction=data.val_fraction, test_fraction=data.test_fraction)
-    check_lengths(splits, data.seq_length)
-    return splits
+    return load_text(data.data, data.corpus, tfds_dir=data.tfds_dir,
+                     val_fraction=data.val_fraction, test_fraction=data.test_fraction)
 
 
 def experiment(config: TextgenConfig, splits: TextSplits) -> runs.Experiment:
     """Builds the vocabulary from the training text, encodes every split, windows
-    them and builds the model (what ``train`` and ``tune`` share)."""
+    them and builds the model (what ``train`` and ``tune`` share).
+
+    Raises:
+        UsageError: If a split is shorter than ``seq_length + 1`` characters.
+    """
+    check_lengths(splits, config.data.seq_length)
     keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
     vocabulary = make_vocabulary(splits.train)
     chars_to_ids, _ = make_lookups(vocabulary)
