@@ -83,7 +83,10 @@ def config_from_args(args: argparse.Namespace, config_cls: type[TaskConfig]) -> 
     if getattr(args, "config", None):
         base = config_cls.load(args.config)
     elif getattr(args, "resume", False) and args.run_dir:
-        base = config_cls.load(Path(args.run_dir) / "config.json")
+        saved = Path(args.run_dir) / "config.json"
+        if not saved.is_file():
+            raise UsageError(f"no run to resume in {args.run_dir} (no config.json)")
+        base = config_cls.load(saved)
     else:
         base = config_cls()
     overrides = {name: getattr(args, name) for _, name, *_ in iter_options(config_cls)

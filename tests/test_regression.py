@@ -170,53 +170,6 @@ def test_predict_reads_the_last_window_of_a_csv(csv_run, tmp_path, capsys):
     assert plot.exists()
 
 
-def _error_cases(tmp: Path) -> list[tuple[list[str], str]]:
-    good = write_series_csv(tmp / "good.csv", rows=120)
-    text = tmp / "text.csv"
-    text.write_text("t,y\n1,2.5\n2,high\n3,1.0\n", encoding="utf-8")
-    empty_target = tmp / "empty_target.csv"
-    empty_target.write_text("t,y\n1,NA\n2,\n3,NA\n", encoding="utf-8")
-    short = tmp / "short.csv"
-    short.write_text("y\n" + "\n".join(str(i) for i in range(20)) + "\n", encoding="utf-8")
-    ragged = tmp / "ragged.csv"
-    ragged.write_text("t,y\n1,2\n2,3,4\n", encoding="utf-8")
-    blank = tmp / "blank.csv"
-    blank.write_text("", encoding="utf-8")
-    csv = ["--csv"]
-    return [
-        ([*csv, str(good), "--target", "nope"], "column 'nope' not in good.csv"),
-        ([*csv, str(good), "--target", "load", "--features", "temp,wnd"], "column 'wnd'"),
-        ([*csv, str(text), "--target", "y"], "target column 'y' is not numeric: line 3"),
-        ([*csv, str(empty_target), "--target", "y"], "all 3 cells are missing"),
-        ([*csv, str(short), "--target", "y", "--window", "18", "--horizon", "3"],
-         "20 rows, fewer than window + horizon"),
-        ([*csv, str(good), "--target", "load", "--window", "0"], "window must be >= 1"),
-        ([*csv, str(good), "--target", "load", "--window", "-3"], "window must be >= 1"),
-        ([*csv, str(ragged), "--target", "y"], "has 3 fields, the header has 2"),
-        ([*csv, str(blank), "--target", "y"], "is empty"),
-        ([*csv, str(tmp / "missing.csv"), "--target", "y"], "CSV file not found"),
-        ([*csv, str(good), "--target", "load", "--features", "time"], "distinct values"),
-        ([*csv, str(good)], "--csv needs --target"),
-        (["--target", "load"], "target needs --csv"),
-    ]
-
-
-def test_user_mistakes_exit_2_with_one_line_and_write_nothing(tmp_path, monkeypatch, capsys):
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)  # default runs/ and saved_models/ would land here
-    for args, message in _error_cases(inputs):
-        code = main(["regression", "train", *args, "--run-dir", str(work / "run"),
-                     "--export-dir", str(work / "saved"), "--quiet"])
-        err = capsys.readouterr().err
-        assert code == 2, (args, err)
-        assert err.count("\n") == 1 and err.startswith("rnnapps: error: "), err
-        assert message in err, (message, err)
-        assert list(work.iterdir()) == [], args
-
-
 def test_serving_mistakes_exit_2(csv_run, tmp_path, capsys):
     _, result, path = csv_run
     few = tmp_path / "few.csv"

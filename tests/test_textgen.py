@@ -281,49 +281,8 @@ def test_generate_command(trained, capsys):
 
 
 # ------------------------------------------------------------------ errors
-@pytest.mark.parametrize("content,message", [
-    (b"", "is empty"),
-    (b"  \n\n", "is empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (b"caf\xe9 latin-1", "not UTF-8"),
-    (b"short text, fewer than a hundred and one characters", "too short"),
-])
-def test_train_rejects_unusable_corpus(content, message, tmp_path, capsys):
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_bytes(content)
-    code, err = _main(capsys, "textgen", "train", "--corpus", str(corpus), "--run-dir",
-                      str(tmp_path / "run"), "--export-dir", str(tmp_path / "saved_models"))
-    assert code == 2 and len(err) == 1 and message in err[0], err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.txt"]  # nothing written
-
-
-def test_train_rejects_missing_corpus_and_both_sources(tmp_path, capsys):
-    code, err = _main(capsys, "textgen", "train", "--corpus", str(tmp_path / "nope.txt"),
-                      "--run-dir", str(tmp_path / "run"))
-    assert code == 2 and err == [f"rnnapps: error: corpus file not found: {tmp_path}/nope.txt"]
-    code, err = _main(capsys, "textgen", "train", "--corpus", "a.txt", "--data", "b",
-                      "--run-dir", str(tmp_path / "run"))
-    assert code == 2 and len(err) == 1 and "not both" in err[0]
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("args,message", [
-    (["--temperature", "-0.5"], "temperature must be >= 0"),
-    (["--length", "0"], "length must be a positive"),
-    (["--length", "-3"], "length must be a positive"),
-    (["--top-k", "-1"], "top_k must be >= 0"),
-    (["--seed-text", ""], "seed text must not be empty"),
-])
-def test_generate_rejects_bad_arguments(args, message, trained, capsys):
-    code, err = _main(capsys, "textgen", "generate", "--model", trained["export"], *args)
-    assert code == 2 and len(err) == 1 and message in err[0], err
-
-
-def test_generate_rejects_another_tasks_model(tmp_path, capsys):
-    (tmp_path / "saved_model.pb").write_bytes(b"")
-    (tmp_path / "config.json").write_text(json.dumps({"task": "sentiment"}))
-    code, err = _main(capsys, "textgen", "generate", "--model", str(tmp_path))
-    assert code == 2 and len(err) == 1 and "not a textgen model" in err[0], err
+# The command-line mistakes (bad corpora, generation arguments, another task's
+# model) are in tests/test_bad_inputs.py, the catalogue of every task's.
 
 
 def test_corpus_reader_names_the_file(tmp_path):

@@ -1,0 +1,186 @@
+"""The bad-input catalogue: every mistake a user can make at the command line
+gives one line on stderr naming the problem, exit code 2, no traceback, and
+writes nothing. docs/bad_inputs.md is this catalogue as a table; a test keeps
+the two the same (``python tests/test_bad_inputs.py`` prints the table).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import pytest
+from test_series_data import write_series_csv
+
+from conftest import write_imdb_archive
+from rnnapps import cli
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "bad_inputs.md"
+
+# (id, arguments with {placeholders} for files made by `inputs`, part of the message)
+CATALOGUE = [
+    # ---- command line and config
+    ("unknown-task", "translate train", "invalid choice: 'translate'"),
+    ("unknown-cell", "sentiment train --cell transformer", "invalid choice: 'transformer'"),
+    ("zero-units", "sentiment train --units 0", "units must be >= 1, got 0"),
+    ("non-numeric-units", "sentiment train --units many", "invalid int value: 'many'"),
+    ("negative-layers", "textgen train --layers -1", "layers must be >= 1, got -1"),
+    ("dropout-out-of-range", "sentiment train --dropout 1.5", "dropout must be < 1.0"),
+    ("zero-epochs", "regression train --epochs 0", "epochs must be >= 1, got 0"),
+    ("zero-batch-size", "textgen train --batch-size 0", "batch_size must be >= 1, got 0"),
+    ("missing-config", "sentiment train --config {dir}/missing.json", "config file not found"),
+    ("malformed-config", "sentiment train --config {bad_json}", "cannot read config"),
+    ("other-tasks-config", "sentiment train --config {textgen_json}",
+     "config is for task 'textgen', not 'sentiment'"),
+    ("resume-without-run-dir", "regression train --resume", "--resume needs --run-dir"),
+    ("resume-nothing", "regression train --resume --run-dir {empty_dir}",
+     "no run to resume in"),
+    ("run-dir-is-a-file", "regression train --run-dir {text_file}",
+     "exists and is not a directory"),
+    # ---- sentiment data and models
+    ("imdb-path-missing", "sentiment train --data {dir}/no/aclImdb", "IMDB data not found"),
+    ("imdb-not-an-archive", "sentiment train --data {text_file}",
+     "neither an aclImdb folder nor a tar archive"),
+    ("imdb-truncated-archive", "sentiment train --data {truncated_tar}",
+     "truncated or corrupt archive"),
+    ("imdb-missing-split", "sentiment train --data {no_test_tar}", "has no test split"),
+    ("empty-review", "sentiment predict --model {sentiment_model} ' '", "review 1 is empty"),
+    ("not-a-savedmodel", "sentiment predict --model {empty_dir} good",
+     "is not a SavedModel (no saved_model.pb)"),
+    ("model-dir-missing", "sentiment evaluate --model {dir}/nothing", "model directory not found"),
+    ("other-tasks-model", "textgen generate --model {sentiment_model}",
+     "holds a sentiment model, not a textgen model"),
+    ("corrupted-savedmodel", "sentiment predict --model {corrupt_model} good",
+     "cannot load SavedModel"),
+    ("export-unfinished-run", "regression export --run-dir {empty_dir}",
+     "is not a finished regression run (no config.json)"),
+    # ---- text generation
+    ("empty-corpus", "textgen train --corpus {empty_txt}", "is empty"),
+    ("binary-corpus", "textgen train --corpus {binary_txt}", "is a binary file, not text"),
+    ("latin1-corpus", "textgen train --corpus {latin1_txt}", "is not UTF-8 text"),
+    ("corpus-shorter-than-seq-length", "textgen train --corpus {short_txt}", "text too short"),
+    ("corpus-missing", "textgen train --corpus {dir}/nope.txt", "corpus file not found"),
+    ("data-and-corpus", "textgen train --corpus {short_txt} --data {dir}",
+     "give --data (Tiny Shakespeare) or --corpus (your text), not both"),
+    ("bidirectional-generator", "textgen train --bidirectional",
+     "bidirectional layers cannot generate text"),
+    ("negative-temperature", "textgen generate --model {textgen_model} --temperature -0.5",
+     "temperature must be >= 0"),
+    ("zero-length", "textgen generate --model {textgen_model} --length 0",
+     "length must be a positive"),
+    ("empty-seed-text", "textgen generate --model {textgen_model} --seed-text ''",
+     "seed text must not be empty"),
+    ("negative-top-k", "textgen generate --model {textgen_model} --top-k -1", "top_k must be >= 0"),
+    # ---- regression data
+    ("unknown-target", "regression train --csv {good_csv} --target nope",
+     "column 'nope' not in good.csv"),
+    ("unknown-feature", "regression train --csv {good_csv} --target load --features temp,wnd",
+     "column 'wnd'"),
+    ("non-numeric-target", "regression train --csv {text_csv} --target y",
+     "target column 'y' is not numeric: line 3"),
+    ("all-missing-target", "regression train --csv {empty_target_csv} --target y",
+     "all 3 cells are missing"),
+    ("series-too-short", "regression train --csv {short_csv} --target y --window 18 --horizon 3",
+     "20 rows, fewer than window + horizon"),
+    ("zero-window", "regression train --window 0", "window must be >= 1, got 0"),
+    ("ragged-csv", "regression train --csv {ragged_csv} --target y", "has 3 fields, the header"),
+    ("empty-csv", "regression train --csv {blank_csv} --target y", "is empty"),
+    ("binary-csv", "regression train --csv {binary_txt} --target y", "not UTF-8"),
+    ("csv-missing", "regression train --csv {dir}/missing.csv --target y", "CSV file not found"),
+    ("id-like-feature", "regression train --csv {good_csv} --target load --features time",
+     "distinct values"),
+    ("csv-without-target", "regression train --csv {good_csv}", "--csv needs --target"),
+    ("target-without-csv", "regression train --target load", "target needs --csv"),
+    # ---- tuning and diagnostics
+    ("zero-trials", "sentiment tune --max-trials 0", "max_trials must be >= 1, got 0"),
+    ("training-metric-objective", "regression tune --objective loss",
+     "objective must be a validation metric"),
+    ("unknown-diagnose-cell", "diagnose gradients --cells simple_rnn,foo", "unknown cell 'foo'"),
+    ("zero-length-diagnose", "diagnose gradients --length 0", "must be positive"),
+]
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, str]:
+    """The bad (and a few good) files the catalogue refers to."""
+    d = tmp_path_factory.mktemp("inputs")
+    files = {"dir": d}
+
+    def write(name, data):
+        path = d / name
+        path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+        return path
+
+    files["text_file"] = write("notes.txt", "not a dataset")
+    files["bad_json"] = write("bad.json", "{not json")
+    files["textgen_json"] = write("textgen.json", json.dumps({"task": "textgen"}))
+    (d / "empty").mkdir()
+    files["empty_dir"] = d / "empty"
+    archive = write_imdb_archive(d / "good.tar.gz", per_label=2)
+    files["truncated_tar"] = write("truncated.tar.gz", archive.read_bytes()[:300])
+    files["no_test_tar"] = write_imdb_archive(d / "no_test.tar.gz", per_label=2,
+                                              splits=("train",))
+    for task in ("sentiment", "textgen"):  # rnnapps metadata around a stand-in graph file
+        model = d / f"{task}_model"
+        model.mkdir()
+        (model / "saved_model.pb").write_bytes(b"not a protobuf")
+        (model / "config.json").write_text(json.dumps({"task": task}))
+        files[f"{task}_model"] = model
+    files["corrupt_model"] = files["sentiment_model"]
+    files["empty_txt"] = write("empty.txt", "  \n\n")
+    files["binary_txt"] = write("binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    files["latin1_txt"] = write("latin1.txt", b"caf\xe9 latin-1 text")
+    files["short_txt"] = write("short.txt", "a corpus far shorter than a hundred characters")
+    files["good_csv"] = write_series_csv(d / "good.csv", rows=120)
+    files["text_csv"] = write("text.csv", "t,y\n1,2.5\n2,high\n3,1.0\n")
+    files["empty_target_csv"] = write("empty_target.csv", "t,y\n1,NA\n2,\n3,NA\n")
+    files["short_csv"] = write("short.csv", "y\n" + "\n".join(map(str, range(20))) + "\n")
+    files["ragged_csv"] = write("ragged.csv", "t,y\n1,2\n2,3,4\n")
+    files["blank_csv"] = write("blank.csv", "")
+    return {k: str(v) for k, v in files.items()}
+
+
+def _argv(template: str, inputs: dict) -> list[str]:
+    return shlex.split(template.format(**inputs))
+
+
+@pytest.mark.parametrize("case, template, message", CATALOGUE, ids=[c[0] for c in CATALOGUE])
+def test_mistake_exits_2_with_one_line_and_writes_nothing(case, template, message, inputs,
+                                                           tmp_path, monkeypatch, capsys):
+    before = sorted(Path(inputs["dir"]).rglob("*"))
+    monkeypatch.chdir(tmp_path)  # where runs/, saved_models/ and tuning/ would go
+    try:
+        code = cli.main(_argv(template, inputs))
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert message in err, err
+    assert list(tmp_path.iterdir()) == [], "wrote files"
+    assert sorted(Path(inputs["dir"]).rglob("*")) == before, "changed the inputs"
+
+
+def markdown() -> str:
+    """The catalogue as the table in docs/bad_inputs.md."""
+    rows = ["| # | mistake | command | the one line says |", "| --- | --- | --- | --- |"]
+    for i, (case, template, message) in enumerate(CATALOGUE, start=1):
+        command = "rnnapps " + template.replace("|", "\\|")
+        rows.append(f"| {i} | {case} | `{command}` | …{message}… |")
+    return "\n".join(rows) + "\n"
+
+
+def test_the_docs_table_is_the_catalogue():
+    text = DOC.read_text(encoding="utf-8")
+    assert markdown() in text, "docs/bad_inputs.md is stale: python tests/test_bad_inputs.py"
+
+
+def test_the_catalogue_is_large_and_unique():
+    assert len(CATALOGUE) >= 30
+    assert len({c[0] for c in CATALOGUE}) == len(CATALOGUE)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())
