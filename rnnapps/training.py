@@ -125,34 +125,64 @@ class Trainer:
         clip_norm: If set, gradients are clipped to this global norm.
         strategy: A ``tf.distribute.Strategy``; the default strategy if None.
             Create the model, optimizer and metrics under its scope.
+        steps_per_execution: Batches run per ``tf.function`` call (a
+            ``tf.while_loop`` over the dataset iterator, as Orbit does); the
+            progress bar moves once per call.
+        jit_compile: Compile the forward and backward pass with XLA (the
+            numerics check, update and metrics stay outside).
 
     Raises:
-        ValueError: If ``clip_norm`` is not positive.
+        ValueError: If ``clip_norm`` or ``steps_per_execution`` is not positive.
     """
 
     def __init__(self, model: keras.Model, loss: keras.losses.Loss,
                  optimizer: keras.optimizers.Optimizer,
                  metrics: Sequence[keras.metrics.Metric] = (), *,
                  clip_norm: float | None = None,
-                 strategy: tf.distribute.Strategy | None = None):
+                 strategy: tf.distribute.Strategy | None = None,
+                 steps_per_execution: int = 1, jit_compile: bool = False):
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm must be positive, got {clip_norm!r}")
+        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"steps_per_execution must be a positive integer, "
+                             f"got {steps_per_execution!r}")
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
         self.clip_norm = clip_norm
+        self.steps_per_execution = steps_per_execution
+        self.jit_compile = jit_compile
         self.strategy = strategy or tf.distribute.get_strategy()
         with self.strategy.scope():
             self.loss_metric = keras.metrics.Mean(name="loss")
         self.metrics = [self.loss_metric, *metrics]
-        self._train_fn = tf.function(self._distributed(self._train_step), reduce_retracing=True)
-        self._test_fn = tf.function(self._distributed(self._test_step), reduce_retracing=True)
+        # Steps finished in the current epoch; names the failing step on divergence.
+        self._steps_done = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._gradients = (tf.function(self._loss_and_gradients, jit_compile=True)
+                           if jit_compile else self._loss_and_gradients)
+        self._train_fn = self._looped(self._train_step)
+        self._test_fn = self._looped(self._test_step)
 
     # ----------------------------------------------------------------- steps
-    def _distributed(self, step):
-        def run(batch):
-            self.strategy.run(step, args=(batch,))
-        return run
+    def _looped(self, step):
+        """Wraps a per-replica step into one ``tf.function`` over an iterator.
+
+        Taking the iterator (not a batch) means the function is traced once per
+        element spec: a short last batch or a new epoch does not retrace it.
+        """
+        def run(iterator):
+            ran = tf.constant(0, tf.int64)
+            for _ in tf.range(self.steps_per_execution):
+                batch = iterator.get_next_as_optional()
+                if not batch.has_value():
+                    break
+                done = self.strategy.run(step, args=(batch.get_value(),))
+                # Counted only once the step (and its numerics check) has finished.
+                with tf.control_dependencies(self.strategy.experimental_local_results(done)):
+                    self._steps_done.assign_add(1)
+                ran += 1
+            return ran
+        return tf.function(run)
 
     def _per_example_loss(self, y_true, y_pred):
         values = self.loss.call(y_true, y_pred)
@@ -160,27 +190,37 @@ class Trainer:
             values = tf.reduce_mean(values, axis=list(range(1, len(values.shape))))
         return values
 
-    def _train_step(self, batch):
-        x, y = batch
+    def _loss_and_gradients(self, x, y):
+        """Forward and backward pass: the part ``jit_compile`` hands to XLA."""
         with tf.GradientTape() as tape:
             y_pred = self.model(x, training=True)
             per_example = self._per_example_loss(y, y_pred)
             loss = tf.nn.compute_average_loss(per_example)
             if self.model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
-            # Fails the step (InvalidArgumentError) before a bad update is applied.
-            loss = tf.debugging.check_numerics(loss, _NON_FINITE)
-        variables = self.model.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(loss, self.model.trainable_variables)
         if self.clip_norm is not None:
             grads, _ = tf.clip_by_global_norm(grads, self.clip_norm)
-        self.optimizer.apply(grads, variables)
+        return loss, grads, y_pred, per_example
+
+    def _train_step(self, batch):
+        x, y = batch
+        loss, grads, y_pred, per_example = self._gradients(x, y)
+        # Fails the step (InvalidArgumentError) before a bad update is applied.
+        # Outside XLA, which drops CheckNumerics.
+        loss = tf.debugging.check_numerics(loss, _NON_FINITE)
+        with tf.control_dependencies([loss]):
+            grads = [_after_check(g) for g in grads]
+        self.optimizer.apply(grads, self.model.trainable_variables)
         self._update_metrics(y, y_pred, per_example)
+        return loss
 
     def _test_step(self, batch):
         x, y = batch
         y_pred = self.model(x, training=False)
-        self._update_metrics(y, y_pred, self._per_example_loss(y, y_pred))
+        per_example = self._per_example_loss(y, y_pred)
+        self._update_metrics(y, y_pred, per_example)
+        return per_example
 
     def _update_metrics(self, y, y_pred, per_example):
         self.loss_metric.update_state(per_example)
@@ -191,21 +231,25 @@ class Trainer:
         return {m.name: float(m.result()) for m in self.metrics}
 
     def _run_epoch(self, fn, dataset, progbar=None, epoch=0):
-        """Runs ``fn`` on every batch; the progress bar is left for the caller to finalize."""
+        """Runs ``fn`` until the data is exhausted; the progress bar is left for the
+        caller to finalize."""
         for metric in self.metrics:
             metric.reset_state()
+        self._steps_done.assign(0)
+        iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
         steps = 0
-        for batch in self.strategy.experimental_distribute_dataset(dataset):
+        while True:
             try:
-                fn(batch)
+                ran = int(fn(iterator))
             except tf.errors.InvalidArgumentError as err:
                 if _NON_FINITE in str(err):
-                    raise Diverged(epoch, steps + 1) from None
+                    raise Diverged(epoch, int(self._steps_done.numpy()) + 1) from None
                 raise
-            steps += 1
-            if progbar is not None:
+            steps += ran
+            if progbar is not None and ran:
                 progbar.update(steps, list(self._results().items()), finalize=False)
-        return self._results(), steps
+            if ran < self.steps_per_execution:
+                return self._results(), steps
 
     # -------------------------------------------------------------- public
     def evaluate(self, data: tf.data.Dataset, verbose: int = 0) -> dict:
@@ -326,6 +370,15 @@ class Trainer:
             x, _ = next(iter(dataset))
             self.model(x)
         self.optimizer.build(self.model.trainable_variables)
+
+
+def _after_check(grad):
+    """An identity that runs in the caller's control-dependency context."""
+    if grad is None:
+        return None
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(tf.identity(grad.values), grad.indices, grad.dense_shape)
+    return tf.identity(grad)
 
 
 class _Best:

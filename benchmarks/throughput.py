@@ -1,0 +1,227 @@
+"""Training throughput: the shared loop (``rnnapps.training.Trainer``) against ``model.fit``.
+
+For each task's default model (built by the task's own ``build_model``), both
+sides get a fresh copy of the same initial weights, the same random batches
+of the task's shape, the same batch size, loss, metrics and Adam optimizer.
+After a warm-up run each, they run in turn (A B A B ...) for ``--repeats``
+rounds of ``--steps`` steps; the ratio is the median of the per-round ratios,
+so drift on a shared machine cancels out. CPU seconds per sample are recorded
+too (less sensitive to other jobs than wall time).
+
+    python benchmarks/throughput.py [--task all|sentiment|textgen|regression]
+        [--repeats N] [--steps N] [--variants fit,loop,...] [--out PATH]
+
+Variants: ``fit`` (``model.fit``, compiled with Keras's defaults), ``loop``
+(the Trainer as the tasks make it), and for measuring levers ``loop_plain``
+(one step per call, no XLA), ``loop_xla``, ``loop_noxla``, ``loop_spe<N>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from rnnapps.tasks import runs  # noqa: E402
+from rnnapps.training import Trainer  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+N_BATCHES = 8  # distinct random batches, cycled
+
+
+# ------------------------------------------------------------------ tasks
+def sentiment_case():
+    from rnnapps.config import SentimentConfig
+    from rnnapps.tasks import sentiment
+    config = SentimentConfig()
+    d = config.data
+    rng = np.random.default_rng(0)
+    n = N_BATCHES * config.train.batch_size
+    # Token ids 1..max_tokens-1 with a random-length zero padding tail, as
+    # TextVectorization leaves it, so masking does real work.
+    x = rng.integers(1, d.max_tokens, size=(n, d.seq_length)).astype("int32")
+    lengths = rng.integers(d.seq_length // 2, d.seq_length + 1, size=n)
+    x[np.arange(d.seq_length)[None, :] >= lengths[:, None]] = 0
+    y = rng.integers(0, 2, size=n).astype("float32")
+    return dict(config=config, build=lambda: sentiment.build_model(config), x=x, y=y,
+                loss=keras.losses.BinaryCrossentropy,
+                metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")])
+
+
+def textgen_case():
+    from rnnapps.config import TextgenConfig
+    from rnnapps.tasks import textgen
+    config = TextgenConfig()
+    vocab = 65  # Tiny Shakespeare's character set
+    rng = np.random.default_rng(0)
+    n = N_BATCHES * config.train.batch_size
+    ids = rng.integers(0, vocab, size=(n, config.data.seq_length + 1)).astype("int32")
+    return dict(config=config, build=lambda: textgen.build_model(config, vocab),
+                x=ids[:, :-1], y=ids[:, 1:],
+                loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=lambda: [])
+
+
+def regression_case():
+    from rnnapps.config import RegressionConfig
+    from rnnapps.tasks import regression
+    config = RegressionConfig()
+    rng = np.random.default_rng(0)
+    n = N_BATCHES * config.train.batch_size
+    x = rng.normal(size=(n, config.data.window, 1)).astype("float32")
+    y = rng.normal(size=(n, config.data.horizon)).astype("float32")
+    return dict(config=config, build=lambda: regression.build_model(config, 1), x=x, y=y,
+                loss=keras.losses.MeanSquaredError,
+                metrics=lambda: [keras.metrics.MeanAbsoluteError(name="mae")])
+
+
+CASES = {"sentiment": sentiment_case, "textgen": textgen_case, "regression": regression_case}
+
+
+# --------------------------------------------------------------- variants
+def fresh_model(case, weights):
+    model = case["build"]()
+    model(case["x"][:1])
+    model.set_weights(weights)
+    return model
+
+
+def make_runner(variant: str, case, weights, dataset):
+    """Returns ``(run, info)``: ``run()`` trains one pass over ``dataset``."""
+    config = case["config"]
+    model = fresh_model(case, weights)
+    optimizer = keras.optimizers.Adam(config.train.learning_rate)
+    if variant == "fit":
+        model.compile(optimizer, case["loss"](), metrics=case["metrics"]())
+        info = {"jit_compile": bool(model.jit_compile),
+                "steps_per_execution": model.steps_per_execution}
+        return (lambda: model.fit(dataset, epochs=1, verbose=0)), info
+    if variant == "loop":
+        trainer = runs.make_trainer(config, model, case["loss"](), case["metrics"]())
+    else:
+        options = {"clip_norm": config.train.clip_norm}
+        rest = variant[len("loop_"):]
+        if rest == "xla":
+            options["jit_compile"] = True
+        elif rest == "noxla":
+            options["jit_compile"] = False
+        elif rest.startswith("spe"):
+            options["steps_per_execution"] = int(rest[3:])
+        elif rest != "plain":
+            raise SystemExit(f"unknown variant {variant!r}")
+        trainer = Trainer(model, case["loss"](), optimizer, case["metrics"](), **options)
+    info = {"jit_compile": trainer.jit_compile, "steps_per_execution": trainer.steps_per_execution,
+            "clip_norm": trainer.clip_norm}
+    run = lambda: trainer.fit(dataset, epochs=1, monitor="loss", verbose=0)  # noqa: E731
+    return run, info
+
+
+def timed(run):
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_task(name: str, variants: list[str], repeats: int, steps: int) -> dict:
+    case = CASES[name]()
+    batch = case["config"].train.batch_size
+    keras.utils.set_random_seed(0)
+    model = case["build"]()
+    model(case["x"][:1])
+    weights = model.get_weights()
+    base = tf.data.Dataset.from_tensor_slices((case["x"], case["y"])).batch(batch).cache()
+    dataset = base.repeat().take(steps).prefetch(tf.data.AUTOTUNE)
+    runners, infos = {}, {}
+    for v in variants:
+        runners[v], infos[v] = make_runner(v, case, weights, dataset)
+        t0 = time.perf_counter()
+        runners[v]()  # warm-up: tracing, compilation, optimizer slots
+        print(f"  {name} {v}: warm-up {time.perf_counter() - t0:.1f}s  {infos[v]}", flush=True)
+    wall = {v: [] for v in variants}
+    cpu = {v: [] for v in variants}
+    samples = steps * batch
+    for r in range(repeats):
+        order = variants if r % 2 == 0 else variants[::-1]  # A B, B A: no position bias
+        for v in order:
+            w, c = timed(runners[v])
+            wall[v].append(samples / w)
+            cpu[v].append(c / samples * 1000)
+        print(f"  {name} round {r + 1}/{repeats}: " +
+              "  ".join(f"{v} {wall[v][-1]:.1f}/s" for v in variants), flush=True)
+    result = {"batch_size": batch, "steps": steps, "repeats": repeats,
+              "input_shape": list(case["x"].shape[1:]), "variants": infos,
+              "samples_per_s": {v: round(statistics.median(wall[v]), 2) for v in variants},
+              "cpu_ms_per_sample": {v: round(statistics.median(cpu[v]), 3) for v in variants},
+              "raw_samples_per_s": {v: [round(s, 2) for s in wall[v]] for v in variants}}
+    for ref in ("fit",):
+        if ref in variants:
+            result[f"ratio_vs_{ref}"] = {
+                v: round(statistics.median(a / b for a, b in zip(wall[v], wall[ref])), 3)
+                for v in variants if v != ref}
+    return result
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+            "load_average": list(os.getloadavg())}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--task", default="all", choices=["all", *CASES])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="steps per timed run (default: 4 sentiment, 2 textgen, "
+                             "200 regression)")
+    parser.add_argument("--variants", default="fit,loop")
+    parser.add_argument("--out", default=str(RESULTS / "throughput.json"))
+    args = parser.parse_args(argv)
+    tasks = list(CASES) if args.task == "all" else [args.task]
+    variants = args.variants.split(",")
+    default_steps = {"sentiment": 4, "textgen": 2, "regression": 200}
+    report = {"command": "python benchmarks/throughput.py " + " ".join(sys.argv[1:] if argv
+                                                                        is None else argv),
+              "machine": machine(), "tasks": {}}
+    for name in tasks:
+        print(f"{name}:", flush=True)
+        res = bench_task(name, variants, args.repeats, args.steps or default_steps[name])
+        report["tasks"][name] = res
+        print(f"  {name} samples/s: " + "  ".join(
+            f"{v} {s:.1f}" for v, s in res["samples_per_s"].items()) +
+            "".join(f"  | ratio vs {ref}: " + "  ".join(f"{v} {r:.2f}x" for v, r in
+                                                       res[f"ratio_vs_{ref}"].items())
+                    for ref in ("fit",) if f"ratio_vs_{ref}" in res),
+            flush=True)
+    report["machine"]["load_average_end"] = list(os.getloadavg())
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

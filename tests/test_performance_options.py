@@ -1,0 +1,83 @@
+"""The Trainer's speed options change speed only: same losses and weights with and without."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rnnapps.layers import recurrent_layer
+from rnnapps.training import Diverged, Trainer
+
+
+def masked_data(n=80, seed=0):
+    """Token ids with zero padding at the end (masked) and a binary label."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 20, size=(n, 7)).astype("int32")
+    x[np.arange(7)[None, :] >= rng.integers(2, 8, size=n)[:, None]] = 0
+    return x, rng.integers(0, 2, size=(n, 1)).astype("float32")
+
+
+def model_with(cell, seed=0):
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([keras.Input((7,), dtype="int32"),
+                             keras.layers.Embedding(20, 4, mask_zero=True),
+                             recurrent_layer(cell, 6, return_sequences=True),
+                             recurrent_layer(cell, 6),
+                             keras.layers.Dense(1, activation="sigmoid")])
+
+
+def train(cell, epochs=2, **options):
+    x, y = masked_data()
+    model = model_with(cell)
+    trainer = Trainer(model, keras.losses.BinaryCrossentropy(), keras.optimizers.Adam(0.05),
+                      [keras.metrics.BinaryAccuracy(name="accuracy")], clip_norm=1.0, **options)
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16 + 8)  # 24, 24, 24, 8: a short last batch
+    val = tf.data.Dataset.from_tensor_slices(masked_data(32, seed=1)).batch(24)
+    history = trainer.fit(data, val, epochs=epochs, restore_best=False, verbose=0)
+    return trainer, history, model.get_weights()
+
+
+def assert_same_training(a, b, rtol):
+    (_, history_a, weights_a), (_, history_b, weights_b) = a, b
+    for name, values in history_a.metrics.items():
+        np.testing.assert_allclose(history_b.metrics[name], values, rtol=rtol, atol=rtol)
+    for wa, wb in zip(weights_a, weights_b):
+        np.testing.assert_allclose(wb, wa, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("steps", [2, 3, 10])
+def test_several_steps_per_call_train_exactly_as_one(steps):
+    assert_same_training(train("gru"), train("gru", steps_per_execution=steps), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "elman"])
+def test_xla_steps_match_plain_ones_with_masking(cell):
+    assert_same_training(train(cell), train(cell, jit_compile=True), rtol=1e-4)
+
+
+def test_nothing_retraces_across_epochs_and_a_short_last_batch():
+    trainer, _, _ = train("gru", epochs=3, steps_per_execution=2)
+    assert trainer._train_fn.experimental_get_tracing_count() == 1
+    assert trainer._test_fn.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("options", [{"steps_per_execution": 3}, {"jit_compile": True}])
+def test_divergence_names_the_step_with_the_options(options):
+    x = np.random.default_rng(0).normal(size=(64, 5, 2)).astype("float32")
+    y = x[:, :, :1].sum(axis=1)
+    y[40] = np.nan  # in the second batch of 32
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(4), keras.layers.Dense(1)])
+    trainer = Trainer(model, keras.losses.MeanSquaredError(), keras.optimizers.Adam(), **options)
+    with pytest.raises(Diverged) as caught:
+        trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(32), epochs=1,
+                    monitor="loss", verbose=0)
+    assert (caught.value.epoch, caught.value.step) == (1, 2)
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5])
+def test_steps_per_execution_must_be_a_positive_integer(bad):
+    with pytest.raises(ValueError, match="steps_per_execution"):
+        Trainer(keras.Sequential([keras.layers.Dense(1)]), keras.losses.MeanSquaredError(),
+                keras.optimizers.Adam(), steps_per_execution=bad)
