@@ -74,14 +74,16 @@ def _or_none(kind: type) -> Callable[[str], Any]:
 
 
 def config_from_args(args: argparse.Namespace, config_cls: type[TaskConfig]) -> TaskConfig:
-    """Builds the run's config: defaults, then ``--config`` (or the resumed
-    run's config.json), then the options typed on the command line.
+    """Builds the run's config: ``--config`` (or the resumed run's config.json,
+    or ``--preset``, or the defaults), then the options typed on the command line.
 
     Raises:
         UsageError: On a bad config file or option value.
     """
     if getattr(args, "config", None):
         base = config_cls.load(args.config)
+    elif getattr(args, "preset", None):
+        base = config_cls.preset(args.preset)
     elif getattr(args, "resume", False) and args.run_dir:
         saved = Path(args.run_dir) / "config.json"
         if not saved.is_file():
@@ -98,6 +100,9 @@ def add_train_arguments(parser: argparse.ArgumentParser, config_cls: type[TaskCo
     """The options every task's ``train`` takes."""
     parser.add_argument("--config", metavar="FILE.json",
                         help="start from a saved config (options typed here override it)")
+    parser.add_argument("--preset", choices=sorted(config_cls.presets),
+                        help="start from named settings: reference (the defaults) or best "
+                             "(options typed here override it)")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="checkpoints, history and weights (default: runs/<task>/<time>)")
     parser.add_argument("--resume", action="store_true",

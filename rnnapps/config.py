@@ -135,6 +135,9 @@ class TaskConfig:
     """Field name -> ``Choice`` / ``Int`` / ``Float`` / ``Bool``: what ``tune`` searches."""
     objective: ClassVar[str] = "val_loss"
     """The validation metric ``tune`` optimises by default."""
+    presets: ClassVar[dict] = {"reference": {}}
+    """Named settings (field -> value) for ``--preset``: ``reference`` is the
+    reference example's (the defaults); ``best`` the best settings known."""
 
     def to_dict(self) -> dict:
         """Returns the config as plain JSON-ready data, task name included."""
@@ -199,6 +202,17 @@ class TaskConfig:
         """Returns the section objects (data, model, train)."""
         return [getattr(self, f.name) for f in dataclasses.fields(self)]
 
+    @classmethod
+    def preset(cls, name: str) -> "TaskConfig":
+        """The config of a named preset (see ``presets``).
+
+        Raises:
+            UsageError: On an unknown preset name.
+        """
+        if name not in cls.presets:
+            raise UsageError(f"preset must be one of {', '.join(cls.presets)}; got {name!r}")
+        return cls().replace(**cls.presets[name])
+
     def replace(self, **overrides: Any) -> "TaskConfig":
         """Returns a validated copy with fields changed by name.
 
@@ -227,6 +241,12 @@ class SentimentConfig(TaskConfig):
 
     task: ClassVar[str] = "sentiment"
     objective: ClassVar[str] = "val_accuracy"
+    presets: ClassVar[dict] = {
+        "reference": {},
+        "best": {"cell": "gru", "bidirectional": True, "units": 64, "layers": 1,
+                 "max_tokens": 20000, "seq_length": 400, "dropout": 0.3, "batch_size": 64,
+                 "epochs": 4, "monitor": "val_accuracy", "patience": 2},
+    }
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(32, 256, step=32), "layers": Int(1, 2),
         "bidirectional": Bool(), "dropout": Float(0.0, 0.5),
@@ -289,6 +309,10 @@ class RegressionConfig(TaskConfig):
     """Time-series forecasting from a CSV or a synthetic signal."""
 
     task: ClassVar[str] = "regression"
+    presets: ClassVar[dict] = {
+        "reference": {},
+        "best": {"cell": "lstm", "units": 64, "epochs": 60, "patience": 8},
+    }
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(16, 128, step=16), "layers": Int(1, 2),
         "dropout": Float(0.0, 0.3), "learning_rate": Float(1e-4, 1e-2, log=True),
@@ -377,6 +401,11 @@ class TextgenConfig(TaskConfig):
     """Character-level language model and text generator."""
 
     task: ClassVar[str] = "textgen"
+    presets: ClassVar[dict] = {
+        "reference": {},
+        "best": {"cell": "lstm", "units": 512, "layers": 2, "dropout": 0.2, "epochs": 20,
+                 "learning_rate": 2e-3},
+    }
     search_space: ClassVar[dict] = {
         "cell": Choice(("lstm", "gru")), "units": Int(128, 512, step=128), "layers": Int(1, 2),
         "embedding_dim": Choice((64, 128, 256)), "dropout": Float(0.0, 0.3),

@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from rnnapps.config import RegressionConfig, SentimentConfig, iter_options
+from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig, iter_options
 from rnnapps.errors import UsageError
 
 
@@ -70,3 +70,20 @@ def test_optional_options_can_be_turned_off_from_the_command_line():
     config = config_from_args(args, RegressionConfig)
     assert config.train.patience is None and config.train.clip_norm == 2.5
     assert RegressionConfig().train.patience == 5  # the default it overrode
+
+
+@pytest.mark.parametrize("config_cls", [SentimentConfig, RegressionConfig, TextgenConfig])
+def test_presets_are_valid_and_reference_is_the_default(config_cls):
+    assert config_cls.preset("reference") == config_cls()
+    for name in config_cls.presets:
+        config_cls.preset(name)  # validates
+    with pytest.raises(UsageError, match="preset must be one of"):
+        config_cls.preset("fastest")
+
+
+def test_preset_then_typed_options():
+    from rnnapps.cli import build_parser, config_from_args
+
+    args = build_parser().parse_args(["sentiment", "train", "--preset", "best", "--units", "32"])
+    config = config_from_args(args, SentimentConfig)
+    assert config.model.bidirectional and config.model.units == 32
