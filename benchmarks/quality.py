@@ -1,0 +1,114 @@
+"""Model quality: train a preset on the full data and score it on the test split.
+
+    python benchmarks/quality.py --task sentiment --preset reference
+    python benchmarks/quality.py --task all --preset best --data-dir ../shared/data
+
+Each run writes ``benchmarks/results/quality/<task>-<dataset>-<preset>.json`` with the
+config, the metric next to its target and the reference points of issue #9, the wall
+time and the machine, and prints one summary line. Runs take minutes to an hour; they
+are run by hand, never by the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from throughput import machine  # noqa: E402
+
+from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws"
+
+
+def runs(data_dir: Path) -> dict:
+    """Task -> [(dataset name, config overrides for the full data, how to score)]."""
+    series = data_dir / "timeseries"
+    return {
+        "sentiment": [("imdb", {"data": str(data_dir / "imdb_reviews" / "aclImdb_v1.tar.gz")},
+                       {"metric": "test accuracy", "target": 0.90, "higher": True,
+                        "reference": {"keras.io BiLSTM": 0.843, "Dai & Le LSTM": 0.865,
+                                      "NBSVM bigrams": 0.9122}})],
+        "textgen": [("tiny_shakespeare", {"data": str(data_dir / "tiny_shakespeare")},
+                     {"metric": "validation nats/char", "target": 1.50, "higher": False,
+                      "reference": {"nanoGPT 6-layer (GPU)": 1.4697,
+                                    "nanoGPT small CPU": 1.88}})],
+        "regression": [
+            ("daily-min-temperatures",
+             {"csv": str(series / "daily-min-temperatures.csv"), "target": "Temp",
+              "date_column": "Date", "window": 30, "horizon": 1, "season": 365},
+             {"metric": "test MAE vs best baseline", "target": -0.05, "higher": False}),
+            ("pollution-h24",
+             {"csv": str(series / "pollution.csv"), "target": "pm2.5",
+              "features": POLLUTION_FEATURES, "window": 24, "horizon": 24, "season": 24},
+             {"metric": "test MAE vs best baseline", "target": -0.10, "higher": False}),
+        ],
+    }
+
+
+def score(task: str, result: dict) -> float:
+    """The number the target is about."""
+    if task == "sentiment":
+        return result["test"]["accuracy"]
+    if task == "textgen":
+        return result["val"]["val_loss"]
+    test = result["test"]
+    baselines = [v["mae"] for k, v in test.items() if k not in ("model", "loss")
+                 and isinstance(v, dict) and "mae" in v]
+    return test["model"]["mae"] / min(baselines) - 1.0  # relative to the best baseline
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=("sentiment", "textgen", "regression", "all"),
+                        default="all")
+    parser.add_argument("--preset", default="reference")
+    parser.add_argument("--data-dir", type=Path,
+                        default=Path(os.environ.get("RNNAPPS_DATA_DIR",
+                                                    ROOT.parent.parent / "shared" / "data")))
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "quality")
+    args = parser.parse_args(argv)
+    configs = {"sentiment": SentimentConfig, "textgen": TextgenConfig,
+               "regression": RegressionConfig}
+    import importlib
+
+    for task, cases in runs(args.data_dir).items():
+        if args.task not in (task, "all"):
+            continue
+        module = importlib.import_module(f"rnnapps.tasks.{task}")
+        for dataset, overrides, goal in cases:
+            config = configs[task].preset(args.preset).replace(**overrides)
+            with tempfile.TemporaryDirectory() as work:
+                if task == "textgen":
+                    config = config.replace(tfds_dir=str(Path(work) / "tfds"))
+                start = time.perf_counter()
+                result = module.train(config, run_dir=Path(work) / "run",
+                                      export_dir=Path(work) / "saved_models", verbose=1)
+                wall = time.perf_counter() - start
+            value = score(task, result)
+            reached = value >= goal["target"] if goal["higher"] else value <= goal["target"]
+            report = {"task": task, "dataset": dataset, "preset": args.preset,
+                      **goal, "value": value, "reached": reached,
+                      "wall_seconds": round(wall, 1), "epochs": result["epochs"],
+                      "train_seconds": result["train_seconds"], "metrics": result,
+                      "config": config.to_dict(), "machine": machine(),
+                      "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+            args.out.mkdir(parents=True, exist_ok=True)
+            path = args.out / f"{task}-{dataset}-{args.preset}.json"
+            path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+            print(f"{task} {dataset} {args.preset}: {goal['metric']} = {value:.4f} "
+                  f"(target {goal['target']}, {'reached' if reached else 'not reached'}), "
+                  f"{wall / 60:.1f} min -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
