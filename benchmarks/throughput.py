@@ -13,7 +13,9 @@ too (less sensitive to other jobs than wall time).
 
 Variants: ``fit`` (``model.fit``, compiled with Keras's defaults), ``loop``
 (the Trainer as the tasks make it), and for measuring levers ``loop_plain``
-(one step per call, no XLA), ``loop_xla``, ``loop_noxla``, ``loop_spe<N>``.
+(one step per call, no XLA), ``loop_xla``, ``loop_noxla``, ``loop_spe<N>``
+(``results/throughput_levers.json`` came from
+``--variants fit,loop,loop_xla,loop_spe8``).
 """
 
 from __future__ import annotations
