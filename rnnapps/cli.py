@@ -534,8 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rnnapps: error: {err}; the last good checkpoint is kept, nothing was exported",
               file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("rnnapps: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as err:  # rnnapps.training.Interrupted says where it stopped
+        print(f"rnnapps: {err or 'interrupted'}", file=sys.stderr)
         return 130
     return 0
 

@@ -101,6 +101,8 @@ class TrainConfig:
         None, "stop after this many epochs without improvement (off when unset)",
         low=1)
     monitor: str = option("val_loss", "metric for early stopping and best weights")
+    checkpoint_every: Optional[int] = option(
+        None, "also checkpoint every N steps within an epoch (off when unset)", low=1)
     seed: int = option(42, "seed for weights, shuffling and dropout", low=0)
 
 

@@ -73,6 +73,21 @@ class Diverged(RuntimeError):
         self.epoch, self.step = epoch, step
 
 
+class Interrupted(KeyboardInterrupt):
+    """Training was interrupted (Ctrl-C) and a checkpoint of where it stood was saved.
+
+    Attributes:
+        epoch: 1-based epoch that was running.
+        step: Steps of that epoch that had finished (and are in the checkpoint).
+        checkpoint_dir: Where the checkpoint is; ``fit(..., resume=True)`` goes on.
+    """
+
+    def __init__(self, epoch: int, step: int, checkpoint_dir: Path, hint: str = ""):
+        self.epoch, self.step, self.checkpoint_dir, self.hint = epoch, step, checkpoint_dir, hint
+        super().__init__(f"interrupted in epoch {epoch} after step {step}; a checkpoint was "
+                         f"saved in {checkpoint_dir}" + (f": {hint}" if hint else ""))
+
+
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of ``metric`` is better (accuracy, AUC) or worse (losses)."""
     return "acc" in metric or "auc" in metric
@@ -89,14 +104,18 @@ class Callback:
 
 
 class HistoryWriter(Callback):
-    """Rewrites a JSON file of the metrics so far after every epoch."""
+    """Rewrites a JSON file of the metrics so far after every epoch.
+
+    An existing file (a resumed run's) is continued: its rows before the
+    epoch that ends are kept.
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.rows: list[dict] = []
+        self.rows: list[dict] = json.loads(self.path.read_text()) if self.path.exists() else []
 
     def on_epoch_end(self, epoch, logs):
-        self.rows.append({"epoch": epoch, **logs})
+        self.rows = [row for row in self.rows if row["epoch"] < epoch] + [{"epoch": epoch, **logs}]
         write_json(self.path, self.rows)
 
 
@@ -230,14 +249,20 @@ class Trainer:
     def _results(self) -> dict:
         return {m.name: float(m.result()) for m in self.metrics}
 
-    def _run_epoch(self, fn, dataset, progbar=None, epoch=0):
+    def _run_epoch(self, fn, dataset, progbar=None, epoch=0, start_step=0, after_call=None):
         """Runs ``fn`` until the data is exhausted; the progress bar is left for the
-        caller to finalize."""
-        for metric in self.metrics:
-            metric.reset_state()
-        self._steps_done.assign(0)
+        caller to finalize.
+
+        ``start_step`` > 0 continues an epoch restored from a checkpoint: the
+        metrics keep their restored state and ``dataset`` must already skip the
+        batches done. ``after_call(steps)`` runs after every call.
+        """
+        if start_step == 0:
+            for metric in self.metrics:
+                metric.reset_state()
+        self._steps_done.assign(start_step)
         iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
-        steps = 0
+        steps = start_step
         while True:
             try:
                 ran = int(fn(iterator))
@@ -248,6 +273,8 @@ class Trainer:
             steps += ran
             if progbar is not None and ran:
                 progbar.update(steps, list(self._results().items()), finalize=False)
+            if after_call is not None and ran:
+                after_call(steps)
             if ran < self.steps_per_execution:
                 return self._results(), steps
 
@@ -271,12 +298,15 @@ class Trainer:
     def fit(self, train_data: DataSource, val_data: tf.data.Dataset | None = None, *,
             epochs: int, monitor: str = "val_loss", patience: int | None = None,
             restore_best: bool = True, checkpoint_dir: str | os.PathLike | None = None,
-            resume: bool = False, callbacks: Iterable[Callback] = (),
-            verbose: int = 1) -> History:
+            checkpoint_every: int | None = None, resume: bool = False,
+            callbacks: Iterable[Callback] = (), verbose: int = 1) -> History:
         """Trains for ``epochs`` epochs, validating after each.
 
         Args:
-            train_data: Batches of ``(x, y)``, or a function ``epoch -> dataset``.
+            train_data: Batches of ``(x, y)``, or a function ``epoch -> dataset``
+                (0-based epoch). A run resumed in the middle of an epoch skips
+                the batches already done, so the epoch's dataset must come in
+                the same order every time it is asked for (seed its shuffle).
             val_data: Validation batches; metrics get a ``val_`` prefix.
             epochs: Total number of epochs (a resumed run counts those done).
             monitor: Metric that picks the best epoch (``val_*`` needs
@@ -285,9 +315,13 @@ class Trainer:
             patience: Stop after this many epochs without improvement.
             restore_best: End with the weights of the best epoch.
             checkpoint_dir: Where ``tf.train.CheckpointManager`` keeps the
-                model, optimizer and loop state after each epoch, and where
-                the best weights go (``best.weights.h5``).
-            resume: Continue from the latest checkpoint in ``checkpoint_dir``.
+                model, optimizer, metrics, random-number state and loop state
+                after each epoch, and where the best weights go
+                (``best.weights.h5``).
+            checkpoint_every: Also checkpoint every this many steps within an
+                epoch (rounded up to whole calls of ``steps_per_execution``).
+            resume: Continue from the latest checkpoint in ``checkpoint_dir``,
+                in the middle of an epoch if that is where it was taken.
             callbacks: Hooks called before and after each epoch.
             verbose: 1 for a progress bar per epoch, 0 for silence.
 
@@ -299,7 +333,9 @@ class Trainer:
                 a ``monitor`` that no metric produces.
             Diverged: If the loss becomes NaN or infinite; the model keeps the
                 weights from before the bad step, and the checkpoints hold the
-                last completed epoch.
+                last one saved.
+            Interrupted: On Ctrl-C with a ``checkpoint_dir``, after saving a
+                checkpoint of the steps done (without one, KeyboardInterrupt).
         """
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs!r}")
@@ -313,53 +349,70 @@ class Trainer:
         self._build(data_for(0))
         best = _Best(monitor, patience)
         history = History()
-        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False)
-        state_var = tf.Variable("{}", dtype=tf.string, trainable=False)
-        manager = None
+        checkpoints = None
         if checkpoint_dir is not None:
-            checkpoint_dir = ensure_dir(checkpoint_dir)
-            ckpt = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                       epoch=epoch_var, state=state_var)
-            manager = tf.train.CheckpointManager(ckpt, str(checkpoint_dir), max_to_keep=2)
-            best.path = checkpoint_dir / "best.weights.h5"
+            checkpoints = _Checkpoints(self, checkpoint_dir)
+            best.path = checkpoints.directory / "best.weights.h5"
             if resume:
-                if manager.latest_checkpoint is None:
-                    raise ValueError(f"no checkpoint to resume from in {checkpoint_dir}")
-                ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-                state = json.loads(state_var.numpy().decode())
+                state = checkpoints.restore()
                 history = History(**state["history"])
                 best.load_state(state["best"])
+
+        def save(epochs_done: int, steps: int) -> None:
+            checkpoints.save(epochs_done, steps, {"history": history.to_dict(),
+                                                  "best": best.state()})
+
+        def save_periodically(steps: int) -> None:
+            if steps - checkpoints.step >= checkpoint_every:
+                save(epoch, steps)
+
         start = time.perf_counter()
-        for epoch in range(int(epoch_var.numpy()), epochs):
-            if verbose:
-                print(f"Epoch {epoch + 1}/{epochs}")
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch + 1)
-            dataset = data_for(epoch)
-            progbar = _progbar(dataset, verbose, [m.name for m in self.metrics])
-            logs, steps = self._run_epoch(self._train_fn, dataset, progbar, epoch + 1)
-            if val_data is not None:
-                val_logs, _ = self._run_epoch(self._test_fn, val_data)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            if progbar is not None:
-                progbar.update(steps, list(logs.items()), finalize=True)
-            for name, value in logs.items():
-                history.metrics.setdefault(name, []).append(value)
-            stop = best.update(epoch + 1, logs, self.model)
-            history.best_epoch, history.best_value = best.epoch, best.value
-            history.stopped_early = stop
-            if manager is not None:
-                epoch_var.assign(epoch + 1)
-                state_var.assign(json.dumps({"history": history.to_dict(),
-                                             "best": best.state()}))
-                manager.save(checkpoint_number=epoch + 1)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch + 1, logs)
-            if stop:
+        first, skip = (checkpoints.epoch, checkpoints.step) if resume else (0, 0)
+        epoch, training = first, False
+        try:
+            for epoch in range(first, epochs):
                 if verbose:
-                    print(f"Early stopping: no {monitor} improvement in {patience} epochs.")
-                break
-        history.seconds += time.perf_counter() - start
+                    print(f"Epoch {epoch + 1}/{epochs}" + (f", from step {skip + 1}"
+                                                           if skip else ""))
+                for callback in callbacks:
+                    callback.on_epoch_begin(epoch + 1)
+                progbar = _progbar(data_for(epoch), verbose, [m.name for m in self.metrics])
+                training = True
+                logs, steps = self._run_epoch(
+                    self._train_fn, data_for(epoch).skip(skip), progbar, epoch + 1,
+                    start_step=skip,
+                    after_call=save_periodically if checkpoints and checkpoint_every else None)
+                training, skip = False, 0
+                if val_data is not None:
+                    val_logs, _ = self._run_epoch(self._test_fn, val_data)
+                    logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                if progbar is not None:
+                    progbar.update(steps, list(logs.items()), finalize=True)
+                for name, value in logs.items():
+                    history.metrics.setdefault(name, []).append(value)
+                stop = best.update(epoch + 1, logs, self.model)
+                history.best_epoch, history.best_value = best.epoch, best.value
+                history.stopped_early = stop
+                if checkpoints is not None:
+                    save(epoch + 1, 0)
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch + 1, logs)
+                if stop:
+                    if verbose:
+                        print(f"Early stopping: no {monitor} improvement in {patience} epochs.")
+                    break
+        except KeyboardInterrupt:
+            if checkpoints is None:
+                raise
+            if training:
+                # A call finishes its steps before Python sees the signal, so the
+                # counter names exactly the batches the variables have seen.
+                save(epoch, int(self._steps_done.numpy()))
+            # Otherwise (validating, bookkeeping) the last checkpoint stands.
+            raise Interrupted(checkpoints.epoch + 1, checkpoints.step,
+                              checkpoints.directory) from None
+        finally:
+            history.seconds += time.perf_counter() - start
         if restore_best:
             best.restore(self.model)
         return history
@@ -379,6 +432,54 @@ def _after_check(grad):
     if isinstance(grad, tf.IndexedSlices):
         return tf.IndexedSlices(tf.identity(grad.values), grad.indices, grad.dense_shape)
     return tf.identity(grad)
+
+
+class _Checkpoints:
+    """The loop's ``tf.train.CheckpointManager``: what it saves and where it was.
+
+    A checkpoint holds the model, the optimizer, the metrics' running state,
+    the random-number state of the model's layers, and the loop's position:
+    ``epoch`` epochs finished plus ``step`` steps into the next one.
+    """
+
+    def __init__(self, trainer: Trainer, directory: str | os.PathLike):
+        self.directory = ensure_dir(directory)
+        self._epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._step = tf.Variable(0, dtype=tf.int64, trainable=False)
+        self._state = tf.Variable("{}", dtype=tf.string, trainable=False)
+        self._iterations = trainer.optimizer.iterations
+        # model.variables adds what the model's own tracking leaves out of a
+        # checkpoint: the dropout layers' seed-generator state.
+        checkpoint = tf.train.Checkpoint(
+            model=trainer.model, optimizer=trainer.optimizer, epoch=self._epoch,
+            step=self._step, state=self._state, variables=list(trainer.model.variables),
+            metrics=[v for m in trainer.metrics for v in m.variables])
+        self._manager = tf.train.CheckpointManager(checkpoint, str(self.directory),
+                                                   max_to_keep=2)
+        self._checkpoint = checkpoint
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished at the last save or restore."""
+        return int(self._epoch.numpy())
+
+    @property
+    def step(self) -> int:
+        """Steps into the next epoch at the last save or restore."""
+        return int(self._step.numpy())
+
+    def save(self, epochs_done: int, steps: int, state: dict) -> None:
+        self._epoch.assign(epochs_done)
+        self._step.assign(steps)
+        self._state.assign(json.dumps(state))
+        self._manager.save(checkpoint_number=int(self._iterations.numpy()))
+
+    def restore(self) -> dict:
+        """Restores the latest checkpoint; returns the loop state saved with it."""
+        if self._manager.latest_checkpoint is None:
+            raise ValueError(f"no checkpoint to resume from in {self.directory}")
+        self._checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
+        return json.loads(self._state.numpy().decode())
 
 
 class _Best:

@@ -31,7 +31,8 @@ def train(cell, epochs=2, **options):
     model = model_with(cell)
     trainer = Trainer(model, keras.losses.BinaryCrossentropy(), keras.optimizers.Adam(0.05),
                       [keras.metrics.BinaryAccuracy(name="accuracy")], clip_norm=1.0, **options)
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16 + 8)  # 24, 24, 24, 8: a short last batch
+    # Batches of 24, 24, 24 and 8: a short last batch.
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16 + 8)
     val = tf.data.Dataset.from_tensor_slices(masked_data(32, seed=1)).batch(24)
     history = trainer.fit(data, val, epochs=epochs, restore_best=False, verbose=0)
     return trainer, history, model.get_weights()

@@ -149,3 +149,54 @@ def test_a_non_finite_loss_stops_training_before_the_bad_update():
     assert (caught.value.epoch, caught.value.step) == (1, 2)
     assert all(np.isfinite(w).all() for w in model.get_weights())
     assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))  # step 1 ran
+
+
+def test_ctrl_c_mid_epoch_saves_where_it_stood_and_the_run_resumes_exactly(tmp_path):
+    import os
+    import signal
+
+    from rnnapps.training import Interrupted
+
+    x, y = regression_data(512)  # 16 batches of 32 per epoch
+    val = batches(*regression_data(64, seed=1))
+
+    def dropout_model():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((5, 2)), keras.layers.GRU(8, dropout=0.2, seed=1),
+                                 keras.layers.Dropout(0.2, seed=2), keras.layers.Dense(1)])
+
+    def trainer():
+        return Trainer(dropout_model(), keras.losses.MeanSquaredError(),
+                       keras.optimizers.Adam(0.01))
+
+    straight = trainer()
+    full = straight.fit(shuffled(x, y), val, epochs=3, restore_best=False, verbose=0)
+
+    fired = []
+
+    def interrupt_at_batch_6(i):
+        if i == 5 and not fired:
+            fired.append(True)
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C does
+        return i
+
+    def data(epoch):
+        ds = shuffled(x, y)(epoch)
+        if epoch != 1:
+            return ds
+        ds = ds.enumerate().map(
+            lambda i, b: (tf.py_function(interrupt_at_batch_6, [i], tf.int64), b))
+        return ds.map(lambda i, b: b)
+
+    with pytest.raises(Interrupted) as stopped:
+        trainer().fit(data, val, epochs=3, checkpoint_dir=tmp_path, checkpoint_every=100,
+                      restore_best=False, verbose=0)
+    assert stopped.value.epoch == 2 and 1 <= stopped.value.step < 16  # in the middle of it
+
+    resumed = trainer()
+    history = resumed.fit(data, val, epochs=3, checkpoint_dir=tmp_path, resume=True,
+                          restore_best=False, verbose=0)
+    np.testing.assert_allclose(history.metrics["loss"], full.metrics["loss"], rtol=1e-6)
+    np.testing.assert_allclose(history.metrics["val_loss"], full.metrics["val_loss"], rtol=1e-6)
+    for a, b in zip(resumed.model.get_weights(), straight.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

@@ -30,7 +30,14 @@ import keras
 from rnnapps.artifacts import ensure_dir, read_json, write_json, write_text
 from rnnapps.config import TaskConfig
 from rnnapps.errors import UsageError
-from rnnapps.training import DataSource, History, HistoryWriter, TensorBoard, Trainer
+from rnnapps.training import (
+    DataSource,
+    History,
+    HistoryWriter,
+    Interrupted,
+    TensorBoard,
+    Trainer,
+)
 
 WEIGHTS = "model.weights.h5"
 
@@ -103,6 +110,8 @@ def train_task(task: ModuleType, config: TaskConfig, *, run_dir: str | Path | No
     Raises:
         UsageError: On unusable data or run directory.
         rnnapps.training.Diverged: If the loss becomes NaN or infinite.
+        rnnapps.training.Interrupted: On Ctrl-C, after a checkpoint was saved;
+            its message gives the command that resumes the run.
     """
     run_dir = resolve_run_dir(config.task, run_dir, resume)
     exp = task.experiment(config, task.load(config))
@@ -113,8 +122,12 @@ def train_task(task: ModuleType, config: TaskConfig, *, run_dir: str | Path | No
     config.save(run_dir / "config.json")
     for name, content in exp.files.items():
         (write_json if name.endswith(".json") else write_text)(run_dir / name, content)
-    trainer, history = fit(config, exp, run_dir, resume=resume, tensorboard=tensorboard,
-                           verbose=verbose)
+    try:
+        trainer, history = fit(config, exp, run_dir, resume=resume, tensorboard=tensorboard,
+                               verbose=verbose)
+    except Interrupted as stop:
+        raise Interrupted(stop.epoch, stop.step, stop.checkpoint_dir,
+                          f"rnnapps {config.task} train --run-dir {run_dir} --resume") from None
     test = (exp.score(trainer, verbose) if exp.score is not None
             else trainer.evaluate(exp.test_data, verbose=verbose))
     result = finish_run(run_dir, history, test, exp.data_info)
@@ -207,7 +220,8 @@ def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *, resume: bool = Fa
     try:
         history = trainer.fit(exp.train_data, exp.val_data, epochs=train.epochs,
                               monitor=train.monitor, patience=train.patience,
-                              checkpoint_dir=run_dir / "checkpoints", resume=resume,
+                              checkpoint_dir=run_dir / "checkpoints",
+                              checkpoint_every=train.checkpoint_every, resume=resume,
                               callbacks=callbacks, verbose=verbose)
     except ValueError as err:  # e.g. an unknown monitor: a config mistake
         raise UsageError(str(err)) from None
