@@ -531,8 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as err:  # rnnapps.training.Diverged, without importing TF here
         if type(err).__name__ != "Diverged":
             raise
-        print(f"rnnapps: error: {err}; the last good checkpoint is kept, nothing was exported",
-              file=sys.stderr)
+        print(f"rnnapps: error: {err}; nothing was exported, and the run's checkpoints "
+              "(from before the bad step) are kept", file=sys.stderr)
         return 1
     except KeyboardInterrupt as err:  # rnnapps.training.Interrupted says where it stopped
         print(f"rnnapps: {err or 'interrupted'}", file=sys.stderr)

@@ -103,3 +103,17 @@ def test_ctrl_c_on_the_command_line_says_how_to_resume(tmp_path):
     line = err.strip().splitlines()[-1]
     assert line.startswith("rnnapps: interrupted in epoch ")
     assert line.endswith(f"rnnapps regression train --run-dir {run} --resume")
+
+
+def test_a_diverging_run_stops_with_exit_1_and_exports_nothing(tmp_path, monkeypatch, capsys):
+    from rnnapps import cli
+
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["regression", "train", "--learning-rate", "1e30", "--epochs", "3",
+                     "--signal-length", "500", "--quiet", "--run-dir", "run"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "training diverged: the loss is not finite at epoch 1, step " in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "saved_models").exists()
+    assert not (tmp_path / "run" / "metrics.json").exists()
