@@ -126,14 +126,22 @@ def add_model_argument(parser: argparse.ArgumentParser) -> None:
                              "for the latest version)")
 
 
-def task_module(name: str):
+def task_module(name: str, strategy: str | None = None):
     """Imports ``rnnapps.tasks.<name>`` (and with it TensorFlow), quietly."""
-    return quiet_import(f"rnnapps.tasks.{name}")
+    return quiet_import(f"rnnapps.tasks.{name}", strategy)
 
 
-def quiet_import(path: str):
-    """Imports a module that uses TensorFlow (as ``tf``), hiding TF's start-up logs."""
+def quiet_import(path: str, strategy: str | None = None):
+    """Imports a module that uses TensorFlow (as ``tf``), hiding TF's start-up logs.
+
+    ``strategy`` names the ``tf.distribute`` strategy to make before the
+    runtime starts (a multi-worker one cannot be made later).
+    """
     with _quiet_stderr():
+        distribute = importlib.import_module("rnnapps.distribute")
+        distribute.configure_cpu_devices()
+        if strategy is not None:
+            distribute.make_strategy(strategy)
         module = importlib.import_module(path)
         module.tf.config.list_logical_devices()  # device set-up logs, e.g. "no CUDA driver"
     return module
@@ -178,7 +186,7 @@ def train_command(task: str, config_cls: type[TaskConfig]) -> Callable:
     """The ``train`` handler shared by every task."""
     def run(args):
         config = config_from_args(args, config_cls)
-        module = task_module(task)
+        module = task_module(task, config.train.strategy)
         result = module.train(config, run_dir=args.run_dir, resume=args.resume,
                               export_dir=None if args.no_export else args.export_dir,
                               tensorboard=args.tensorboard, verbose=0 if args.quiet else 1)

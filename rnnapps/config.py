@@ -22,6 +22,9 @@ from rnnapps.errors import UsageError
 CELLS = ("simple_rnn", "lstm", "gru", "elman")
 """Recurrent cell names: Keras's three, and ``elman``, our own cell."""
 
+STRATEGIES = ("default", "mirrored", "multiworker")
+"""``tf.distribute`` strategy names (``rnnapps.distribute`` builds them)."""
+
 
 def option(default: Any, help: str, *, low: float | None = None,
            high: float | None = None, open_high: bool = False,
@@ -103,6 +106,9 @@ class TrainConfig:
     monitor: str = option("val_loss", "metric for early stopping and best weights")
     checkpoint_every: Optional[int] = option(
         None, "also checkpoint every N steps within an epoch (off when unset)", low=1)
+    strategy: str = option("default", "tf.distribute strategy: one device, all local GPUs "
+                           "(mirrored), or the hosts in TF_CONFIG (multiworker); "
+                           "batch_size is the global batch", choices=STRATEGIES)
     seed: int = option(42, "seed for weights, shuffling and dropout", low=0)
 
 

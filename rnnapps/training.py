@@ -419,10 +419,11 @@ class Trainer:
 
     def _build(self, dataset: tf.data.Dataset) -> None:
         """Creates the model's and optimizer's variables (before any restore)."""
-        if not self.model.built:
-            x, _ = next(iter(dataset))
-            self.model(x)
-        self.optimizer.build(self.model.trainable_variables)
+        with self.strategy.scope():
+            if not self.model.built:
+                x, _ = next(iter(dataset))
+                self.model(x)
+            self.optimizer.build(self.model.trainable_variables)
 
 
 def _after_check(grad):

@@ -93,6 +93,10 @@ CATALOGUE = [
      "distinct values"),
     ("csv-without-target", "regression train --csv {good_csv}", "--csv needs --target"),
     ("target-without-csv", "regression train --target load", "target needs --csv"),
+    ("multiworker-without-tf-config", "regression train --strategy multiworker",
+     "--strategy multiworker needs TF_CONFIG"),
+    ("unknown-strategy", "regression train --strategy parameter_server",
+     "invalid choice: 'parameter_server'"),
     # ---- tuning and diagnostics
     ("zero-trials", "sentiment tune --max-trials 0", "max_trials must be >= 1, got 0"),
     ("training-metric-objective", "regression tune --objective loss",

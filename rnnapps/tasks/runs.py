@@ -26,9 +26,11 @@ from types import ModuleType
 from typing import Any, Callable, Sequence
 
 import keras
+import tensorflow as tf
 
 from rnnapps.artifacts import ensure_dir, read_json, write_json, write_text
 from rnnapps.config import TaskConfig
+from rnnapps.distribute import is_chief, make_strategy, worker_dir
 from rnnapps.errors import UsageError
 from rnnapps.training import (
     DataSource,
@@ -114,25 +116,30 @@ def train_task(task: ModuleType, config: TaskConfig, *, run_dir: str | Path | No
             its message gives the command that resumes the run.
     """
     run_dir = resolve_run_dir(config.task, run_dir, resume)
-    exp = task.experiment(config, task.load(config))
+    raw = task.load(config)
+    strategy = make_strategy(config.train.strategy)
+    with strategy.scope():  # the model's variables, the optimizer's and the metrics'
+        exp = task.experiment(config, raw)
     if verbose:
         for line in exp.notes:
             print(line)
-    ensure_dir(run_dir)
-    config.save(run_dir / "config.json")
+    chief = is_chief(strategy)
+    out = worker_dir(run_dir, strategy)  # other workers write to a scratch directory
+    ensure_dir(out)
+    config.save(out / "config.json")
     for name, content in exp.files.items():
-        (write_json if name.endswith(".json") else write_text)(run_dir / name, content)
+        (write_json if name.endswith(".json") else write_text)(out / name, content)
     try:
-        trainer, history = fit(config, exp, run_dir, resume=resume, tensorboard=tensorboard,
-                               verbose=verbose)
+        trainer, history = fit(config, exp, out, strategy=strategy, resume=resume,
+                               tensorboard=tensorboard and chief, verbose=verbose)
     except Interrupted as stop:
         raise Interrupted(stop.epoch, stop.step, stop.checkpoint_dir,
                           f"rnnapps {config.task} train --run-dir {run_dir} --resume") from None
     test = (exp.score(trainer, verbose) if exp.score is not None
             else trainer.evaluate(exp.test_data, verbose=verbose))
-    result = finish_run(run_dir, history, test, exp.data_info)
-    result["run_dir"] = str(run_dir)
-    if export_dir is not None:
+    result = finish_run(out, history, test, exp.data_info)
+    result["run_dir"] = str(out)
+    if export_dir is not None and chief:
         result["export"] = str(task.export(run_dir, export_dir))
     return result
 
@@ -196,13 +203,19 @@ class Experiment:
 
 
 def make_trainer(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
-                 metrics: Sequence[keras.metrics.Metric]) -> Trainer:
-    """The shared loop with Adam and clipping as ``config.train`` says."""
-    return Trainer(model, loss, keras.optimizers.Adam(config.train.learning_rate), metrics,
-                   clip_norm=config.train.clip_norm)
+                 metrics: Sequence[keras.metrics.Metric],
+                 strategy: tf.distribute.Strategy | None = None) -> Trainer:
+    """The shared loop with Adam and clipping as ``config.train`` says; the
+    optimizer is created under ``strategy``'s scope, like the model."""
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        optimizer = keras.optimizers.Adam(config.train.learning_rate)
+    return Trainer(model, loss, optimizer, metrics, clip_norm=config.train.clip_norm,
+                   strategy=strategy)
 
 
-def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *, resume: bool = False,
+def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *,
+        strategy: tf.distribute.Strategy | None = None, resume: bool = False,
         tensorboard: bool = False, verbose: int = 1) -> tuple[Trainer, History]:
     """Trains the experiment's model with the shared loop as ``config.train`` says.
 
@@ -213,7 +226,7 @@ def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *, resume: bool = Fa
         The trainer (for ``evaluate``) and the history.
     """
     train = config.train
-    trainer = make_trainer(config, exp.model, exp.loss, exp.metrics)
+    trainer = make_trainer(config, exp.model, exp.loss, exp.metrics, strategy)
     callbacks = [HistoryWriter(run_dir / "history.json")]
     if tensorboard:
         callbacks.append(TensorBoard(run_dir / "tensorboard"))

@@ -1,0 +1,77 @@
+"""tf.distribute: the same run on two replicas, and on two worker processes,
+as on one device."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import run_cli
+
+ARGS = ["regression", "train", "--signal-length", "600", "--epochs", "2", "--units", "16",
+        "--quiet", "--no-export", "--seed", "5"]
+
+
+@pytest.fixture(scope="module")
+def one_device(tmp_path_factory):
+    work = tmp_path_factory.mktemp("one")
+    proc = run_cli(*ARGS, "--run-dir", "run", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads((work / "run" / "history.json").read_text())
+
+
+def _same_trajectory(history, reference):
+    assert [row["epoch"] for row in history] == [row["epoch"] for row in reference]
+    for row, ref in zip(history, reference):
+        for key in ("loss", "val_loss", "mae", "val_mae"):
+            assert row[key] == pytest.approx(ref[key], rel=1e-4), key
+
+
+def test_mirrored_over_two_logical_cpus_matches_one_device(one_device, tmp_path):
+    env = {**os.environ, "RNNAPPS_CPU_DEVICES": "2"}
+    proc = subprocess.run([sys.executable, "-m", "rnnapps", *ARGS, "--strategy", "mirrored",
+                           "--run-dir", "run"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    _same_trajectory(json.loads((tmp_path / "run" / "history.json").read_text()), one_device)
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_worker_processes_match_one_device(one_device, tmp_path):
+    ports = _free_ports(2)
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = []
+    try:
+        for index in range(2):
+            env = {**os.environ, "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "rnnapps", *ARGS, "--strategy", "multiworker",
+                 "--run-dir", "run"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE, text=True))
+        deadline = time.monotonic() + 240
+        for proc in procs:
+            _, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+            assert proc.returncode == 0, err[-2000:]
+    finally:
+        for proc in procs:  # never leave a worker behind, whatever happened
+            proc.kill()
+            proc.wait(timeout=30)
+    run = tmp_path / "run"
+    _same_trajectory(json.loads((run / "history.json").read_text()), one_device)
+    assert (run / "metrics.json").exists()  # the chief (worker 0) wrote the run
+    worker = run / ".worker-1"
+    assert (worker / "checkpoints" / "checkpoint").exists()  # worker 1 only its scratch
