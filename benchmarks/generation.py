@@ -30,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import RESULTS, machine  # noqa: E402
+from common import RESULTS, machine, write_report  # noqa: E402
 
 SEED_TEXT = "ROMEO:\nBut soft, what light"
 
@@ -116,10 +116,7 @@ def main(argv=None) -> int:
               "ratio_generate_vs_python_loop": round(ratio, 2)}
     print(f"chars/s: generate {report['chars_per_s']['generate']:.0f}, python step loop "
           f"{report['chars_per_s']['python_step_loop']:.0f}; ratio {ratio:.1f}x")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_report(args.out, report)
     return 0
 
 

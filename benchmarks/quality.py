@@ -12,7 +12,6 @@ are run by hand, never by the test suite.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -21,11 +20,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from throughput import machine  # noqa: E402
+from common import RESULTS, machine, write_report  # noqa: E402
 
 from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent
 POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws"
 
 
@@ -73,8 +71,8 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="reference")
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("RNNAPPS_DATA_DIR",
-                                                    ROOT.parent.parent / "shared" / "data")))
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "quality")
+                                                    RESULTS.parents[2] / "shared" / "data")))
+    parser.add_argument("--out", type=Path, default=RESULTS / "quality")
     args = parser.parse_args(argv)
     configs = {"sentiment": SentimentConfig, "textgen": TextgenConfig,
                "regression": RegressionConfig}
@@ -101,9 +99,7 @@ def main(argv=None) -> int:
                       "train_seconds": result["train_seconds"], "metrics": result,
                       "config": config.to_dict(), "machine": machine(),
                       "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
-            args.out.mkdir(parents=True, exist_ok=True)
-            path = args.out / f"{task}-{dataset}-{args.preset}.json"
-            path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+            path = write_report(args.out / f"{task}-{dataset}-{args.preset}.json", report)
             print(f"{task} {dataset} {args.preset}: {goal['metric']} = {value:.4f} "
                   f"(target {goal['target']}, {'reached' if reached else 'not reached'}), "
                   f"{wall / 60:.1f} min -> {path}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import statistics
 import sys
@@ -32,7 +31,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from throughput import RESULTS, machine  # noqa: E402
+from common import RESULTS, machine, write_report  # noqa: E402
 
 BATCHES = (1, 32, 256)
 
@@ -110,10 +109,7 @@ def main(argv=None) -> int:
               "machine": machine(), "model": config.get("model"),
               "seq_length": config.get("data", {}).get("seq_length"),
               "latency_one_review": latency, "reviews_per_s": throughput}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_report(args.out, report)
     return 0
 
 

@@ -21,13 +21,10 @@ Variants: ``fit`` (``model.fit``, compiled with Keras's defaults), ``loop``
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -35,11 +32,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from common import RESULTS, machine, write_report  # noqa: E402
 
 from rnnapps.tasks import runs  # noqa: E402
 from rnnapps.training import Trainer  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
 N_BATCHES = 8  # distinct random batches, cycled
 
 
@@ -175,22 +172,6 @@ def bench_task(name: str, variants: list[str], repeats: int, steps: int) -> dict
     return result
 
 
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
-            "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
-            "load_average": list(os.getloadavg())}
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", default="all", choices=["all", *CASES])
@@ -218,10 +199,7 @@ def main(argv=None) -> int:
                     for ref in ("fit",) if f"ratio_vs_{ref}" in res),
             flush=True)
     report["machine"]["load_average_end"] = list(os.getloadavg())
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_report(args.out, report)
     return 0
 
 

@@ -1,0 +1,39 @@
+"""What every benchmark shares: the machine it ran on and where results go."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict:
+    """The facts a figure needs next to it: CPU, cores, versions, GPUs, load."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
+            "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "gpus": [d.name for d in tf.config.list_physical_devices("GPU")],
+            "load_average": list(os.getloadavg())}
+
+
+def write_report(out: str | Path, report: dict) -> Path:
+    """Writes a benchmark's JSON result and says where."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(f"wrote {out}")
+    return out
