@@ -105,7 +105,7 @@ def worker_dir(run_dir: Path, strategy: tf.distribute.Strategy) -> Path:
     """Where this process writes: ``run_dir`` for the chief, ``run_dir/.worker-N``
     for the other workers. They must still save checkpoints (saving takes
     collective operations on every worker), but only the chief's files are the
-    run's; a worker resumes from its own, saved at the same steps."""
+    run's, and every worker resumes from the chief's checkpoints."""
     if is_chief(strategy):
         return run_dir
     resolver = strategy.cluster_resolver

@@ -299,6 +299,7 @@ class Trainer:
             epochs: int, monitor: str = "val_loss", patience: int | None = None,
             restore_best: bool = True, checkpoint_dir: str | os.PathLike | None = None,
             checkpoint_every: int | None = None, resume: bool = False,
+            restore_dir: str | os.PathLike | None = None,
             callbacks: Iterable[Callback] = (), verbose: int = 1) -> History:
         """Trains for ``epochs`` epochs, validating after each.
 
@@ -322,6 +323,9 @@ class Trainer:
                 epoch (rounded up to whole calls of ``steps_per_execution``).
             resume: Continue from the latest checkpoint in ``checkpoint_dir``,
                 in the middle of an epoch if that is where it was taken.
+            restore_dir: Resume from the checkpoints in this directory instead
+                (the other workers of a cluster resume from the chief's, so all
+                restart from the same step).
             callbacks: Hooks called before and after each epoch.
             verbose: 1 for a progress bar per epoch, 0 for silence.
 
@@ -354,7 +358,7 @@ class Trainer:
             checkpoints = _Checkpoints(self, checkpoint_dir)
             best.path = checkpoints.directory / "best.weights.h5"
             if resume:
-                state = checkpoints.restore()
+                state = checkpoints.restore(restore_dir)
                 history = History(**state["history"])
                 best.load_state(state["best"])
 
@@ -475,11 +479,14 @@ class _Checkpoints:
         self._state.assign(json.dumps(state))
         self._manager.save(checkpoint_number=int(self._iterations.numpy()))
 
-    def restore(self) -> dict:
-        """Restores the latest checkpoint; returns the loop state saved with it."""
-        if self._manager.latest_checkpoint is None:
-            raise ValueError(f"no checkpoint to resume from in {self.directory}")
-        self._checkpoint.restore(self._manager.latest_checkpoint).assert_existing_objects_matched()
+    def restore(self, directory: str | os.PathLike | None = None) -> dict:
+        """Restores the latest checkpoint (of ``directory``, by default this one's);
+        returns the loop state saved with it."""
+        directory = self.directory if directory is None else directory
+        latest = tf.train.latest_checkpoint(str(directory))
+        if latest is None:
+            raise ValueError(f"no checkpoint to resume from in {directory}")
+        self._checkpoint.restore(latest).assert_existing_objects_matched()
         return json.loads(self._state.numpy().decode())
 
 

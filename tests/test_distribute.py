@@ -75,3 +75,51 @@ def test_two_worker_processes_match_one_device(one_device, tmp_path):
     assert (run / "metrics.json").exists()  # the chief (worker 0) wrote the run
     worker = run / ".worker-1"
     assert (worker / "checkpoints" / "checkpoint").exists()  # worker 1 only its scratch
+
+
+def test_a_killed_worker_and_a_restart_with_resume_end_as_one_device(tmp_path):
+    import signal
+
+    args = ["regression", "train", "--signal-length", "800", "--epochs", "2",
+            "--batch-size", "16", "--units", "8", "--checkpoint-every", "3", "--quiet",
+            "--no-export", "--patience", "none", "--seed", "2"]
+    reference = run_cli(*args, "--run-dir", "one", cwd=tmp_path)
+    assert reference.returncode == 0, reference.stderr[-2000:]
+
+    def start_cluster(*extra):
+        cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
+        return [subprocess.Popen(
+            [sys.executable, "-m", "rnnapps", *args, "--strategy", "multiworker",
+             "--run-dir", "run", *extra], cwd=tmp_path, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TF_CONFIG": json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": i}})})
+            for i in range(2)]
+
+    procs = start_cluster()
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "run" / ".worker-1" / "checkpoints" / "checkpoint").exists():
+            assert time.monotonic() < deadline and procs[1].poll() is None, "no checkpoint"
+            time.sleep(0.05)
+        procs[1].send_signal(signal.SIGKILL)  # worker 1 dies mid-run...
+        time.sleep(2)
+        assert procs[0].poll() is None  # ...and the chief waits for it
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+    procs = start_cluster("--resume")
+    try:
+        deadline = time.monotonic() + 240
+        for proc in procs:
+            _, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+            assert proc.returncode == 0, err[-2000:]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=30)
+    _same_trajectory(json.loads((tmp_path / "run" / "history.json").read_text()),
+                     json.loads((tmp_path / "one" / "history.json").read_text()))

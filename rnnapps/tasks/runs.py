@@ -130,7 +130,9 @@ def train_task(task: ModuleType, config: TaskConfig, *, run_dir: str | Path | No
     for name, content in exp.files.items():
         (write_json if name.endswith(".json") else write_text)(out / name, content)
     try:
+        # Every worker resumes from the chief's checkpoints: all restart at one step.
         trainer, history = fit(config, exp, out, strategy=strategy, resume=resume,
+                               restore_dir=run_dir / "checkpoints",
                                tensorboard=tensorboard and chief, verbose=verbose)
     except Interrupted as stop:
         raise Interrupted(stop.epoch, stop.step, stop.checkpoint_dir,
@@ -216,7 +218,8 @@ def make_trainer(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss
 
 def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *,
         strategy: tf.distribute.Strategy | None = None, resume: bool = False,
-        tensorboard: bool = False, verbose: int = 1) -> tuple[Trainer, History]:
+        restore_dir: Path | None = None, tensorboard: bool = False,
+        verbose: int = 1) -> tuple[Trainer, History]:
     """Trains the experiment's model with the shared loop as ``config.train`` says.
 
     Checkpoints go to ``run_dir/checkpoints`` and the final (best) weights to
@@ -235,7 +238,7 @@ def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *,
                               monitor=train.monitor, patience=train.patience,
                               checkpoint_dir=run_dir / "checkpoints",
                               checkpoint_every=train.checkpoint_every, resume=resume,
-                              callbacks=callbacks, verbose=verbose)
+                              restore_dir=restore_dir, callbacks=callbacks, verbose=verbose)
     except ValueError as err:  # e.g. an unknown monitor: a config mistake
         raise UsageError(str(err)) from None
     tmp = run_dir / f".tmp-{WEIGHTS}"
