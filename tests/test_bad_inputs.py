@@ -85,6 +85,8 @@ CATALOGUE = [
     ("series-too-short", "regression train --csv {short_csv} --target y --window 18 --horizon 3",
      "20 rows, fewer than window + horizon"),
     ("zero-window", "regression train --window 0", "window must be >= 1, got 0"),
+    ("test-span-all-missing", "regression train --csv {gap_at_end_csv} --target y --window 3",
+     "no observed 'y' value in the test split to score"),
     ("ragged-csv", "regression train --csv {ragged_csv} --target y", "has 3 fields, the header"),
     ("empty-csv", "regression train --csv {blank_csv} --target y", "is empty"),
     ("binary-csv", "regression train --csv {binary_txt} --target y", "not UTF-8"),
@@ -142,6 +144,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     files["empty_target_csv"] = write("empty_target.csv", "t,y\n1,NA\n2,\n3,NA\n")
     files["short_csv"] = write("short.csv", "y\n" + "\n".join(map(str, range(20))) + "\n")
     files["ragged_csv"] = write("ragged.csv", "t,y\n1,2\n2,3,4\n")
+    files["gap_at_end_csv"] = write("gap_at_end.csv", "y\n" + "\n".join(
+        [str(i % 7) for i in range(80)] + ["NA"] * 20) + "\n")
     files["blank_csv"] = write("blank.csv", "")
     return {k: str(v) for k, v in files.items()}
 

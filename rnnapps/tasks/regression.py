@@ -140,6 +140,18 @@ def score(actual: np.ndarray, forecast: np.ndarray, observed: np.ndarray) -> dic
     return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2)))}
 
 
+def check_scorable(series: Series, test_starts: np.ndarray, horizon: int) -> np.ndarray:
+    """Returns which test targets were observed (not filled).
+
+    Raises:
+        UsageError: If none was: there is nothing to score.
+    """
+    observed = targets(series.observed, test_starts, horizon)
+    if not observed.any():
+        raise UsageError(f"no observed {series.target!r} value in the test split to score")
+    return observed
+
+
 def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData,
             forecast: np.ndarray, x_train: np.ndarray, y_train: np.ndarray,
             x_test: np.ndarray) -> dict:
@@ -161,9 +173,7 @@ def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData
     """
     t, horizon = starts["test"], data.horizon
     actual = targets(series.y, t, horizon)
-    observed = targets(series.observed, t, horizon)
-    if not observed.any():
-        raise UsageError(f"no observed {series.target!r} value in the test split to score")
+    observed = check_scorable(series, t, horizon)
     result = {"windows": int(len(t)), "scored": int(observed.sum()),
               "model": score(actual, forecast, observed),
               "persistence": score(actual, persistence(series.y, t, horizon), observed)}
@@ -209,6 +219,7 @@ def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
     data = config.data
     starts = window_starts(len(series), data.window, data.horizon, data.val_fraction,
                            data.test_fraction)
+    check_scorable(series, starts["test"], data.horizon)  # before training, not after
     encoder = Encoder.fit(series, split_bounds(len(series), data.val_fraction,
                                                data.test_fraction)[0])
     x, y = {}, {}
