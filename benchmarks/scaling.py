@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,15 +21,7 @@ from pathlib import Path
 
 from common import RESULTS, machine, write_report
 
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+from rnnapps.distribute import local_cluster
 
 
 def launch(args: list[str], env: dict, cwd: Path) -> subprocess.Popen:
@@ -44,10 +35,9 @@ def run(name: str, args: list[str], work: Path) -> dict:
     run_dir = work / name
     common = [*args, "--run-dir", str(run_dir), "--no-export", "--quiet"]
     if name == "multiworker":
-        cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
-        procs = [launch([*common, "--strategy", "multiworker"], {"TF_CONFIG": json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": i}})}, work)
-            for i in range(2)]
+        procs = [launch([*common, "--strategy", "multiworker"],
+                        {"TF_CONFIG": json.dumps(tf_config)}, work)
+                 for tf_config in local_cluster(2)]
     else:
         env = {"RNNAPPS_CPU_DEVICES": "2"} if name == "mirrored" else {}
         procs = [launch([*common, "--strategy", name], env, work)]

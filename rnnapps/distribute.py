@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import tensorflow as tf
@@ -89,6 +90,24 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name not in _made:
         _made[name] = STRATEGIES[name]()
     return _made[name]
+
+
+def local_cluster(workers: int) -> list[dict]:
+    """``TF_CONFIG`` values for a cluster of ``workers`` processes on this host.
+
+    Each entry is one process's (``json.dumps`` it into its environment), on
+    free ports of 127.0.0.1: a way to try ``--strategy multiworker`` locally.
+    """
+    sockets = [socket.socket() for _ in range(workers)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        cluster = {"worker": [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]}
+    finally:
+        for s in sockets:
+            s.close()
+    return [{"cluster": cluster, "task": {"type": "worker", "index": i}}
+            for i in range(workers)]
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -3,7 +3,6 @@ as on one device."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import time
 import pytest
 
 from conftest import run_cli
+from rnnapps.distribute import local_cluster
 
 ARGS = ["regression", "train", "--signal-length", "600", "--epochs", "2", "--units", "16",
         "--quiet", "--no-export", "--seed", "5"]
@@ -40,24 +40,11 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(one_device, tmp_path)
     _same_trajectory(json.loads((tmp_path / "run" / "history.json").read_text()), one_device)
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def test_two_worker_processes_match_one_device(one_device, tmp_path):
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
     try:
-        for index in range(2):
-            env = {**os.environ, "TF_CONFIG": json.dumps(
-                {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        for tf_config in local_cluster(2):
+            env = {**os.environ, "TF_CONFIG": json.dumps(tf_config)}
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "rnnapps", *ARGS, "--strategy", "multiworker",
                  "--run-dir", "run"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
@@ -87,14 +74,12 @@ def test_a_killed_worker_and_a_restart_with_resume_end_as_one_device(tmp_path):
     assert reference.returncode == 0, reference.stderr[-2000:]
 
     def start_cluster(*extra):
-        cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
         return [subprocess.Popen(
             [sys.executable, "-m", "rnnapps", *args, "--strategy", "multiworker",
              "--run-dir", "run", *extra], cwd=tmp_path, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "TF_CONFIG": json.dumps(
-                {"cluster": cluster, "task": {"type": "worker", "index": i}})})
-            for i in range(2)]
+            env={**os.environ, "TF_CONFIG": json.dumps(tf_config)})
+            for tf_config in local_cluster(2)]
 
     procs = start_cluster()
     try:
