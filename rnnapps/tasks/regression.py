@@ -212,8 +212,8 @@ def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
     """Cuts the series into chronological windows, normalises them with training
     statistics and builds the model (what ``train`` and ``tune`` share).
 
-    ``extras`` holds the ``encoder``, the window ``starts`` and the encoded
-    windows ``x``/``y`` per split, for scoring against the baselines.
+    Its ``score`` rates the test forecasts in the series' units next to the
+    baselines, on the same windows.
     """
     keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
     data = config.data
@@ -260,8 +260,7 @@ def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
         files={SERIES: encoder.to_dict()}, score=score, notes=notes,
         data_info={"rows": len(series), "features": encoder.n_features,
                    "filled": series.filled,
-                   **{f"{split}_windows": int(len(t)) for split, t in starts.items()}},
-        extras={"encoder": encoder, "starts": starts, "x": x, "y": y})
+                   **{f"{split}_windows": int(len(t)) for split, t in starts.items()}})
 
 
 def train(config: RegressionConfig, **options) -> dict:

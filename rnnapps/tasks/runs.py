@@ -188,7 +188,6 @@ class Experiment:
         notes: Lines ``train`` prints first (what was loaded, what was filled).
         data_info: Facts about the data recorded in ``metrics.json`` (sizes,
             filled gaps).
-        extras: Anything else the task keeps for itself.
     """
 
     model: keras.Model
@@ -201,7 +200,6 @@ class Experiment:
     score: Callable[[Trainer, int], dict] | None = None
     notes: list = dataclasses.field(default_factory=list)
     data_info: dict = dataclasses.field(default_factory=dict)
-    extras: dict = dataclasses.field(default_factory=dict)
 
 
 def make_trainer(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
