@@ -8,6 +8,8 @@ import platform
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+# The real datasets: $RNNAPPS_DATA_DIR, else ../shared/data beside the checkout.
+DATA_DIR = Path(os.environ.get("RNNAPPS_DATA_DIR", RESULTS.parents[2] / "shared" / "data"))
 
 
 def machine() -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from common import RESULTS, machine, write_report  # noqa: E402
+from common import DATA_DIR, RESULTS, machine, write_report  # noqa: E402
 
 from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig  # noqa: E402
 
@@ -69,9 +69,7 @@ def main(argv=None) -> int:
     parser.add_argument("--task", choices=("sentiment", "textgen", "regression", "all"),
                         default="all")
     parser.add_argument("--preset", default="reference")
-    parser.add_argument("--data-dir", type=Path,
-                        default=Path(os.environ.get("RNNAPPS_DATA_DIR",
-                                                    RESULTS.parents[2] / "shared" / "data")))
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--out", type=Path, default=RESULTS / "quality")
     args = parser.parse_args(argv)
     configs = {"sentiment": SentimentConfig, "textgen": TextgenConfig,

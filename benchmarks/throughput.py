@@ -1,21 +1,25 @@
 """Training throughput: the shared loop (``rnnapps.training.Trainer``) against ``model.fit``.
 
 For each task's default model (built by the task's own ``build_model``), both
-sides get a fresh copy of the same initial weights, the same random batches
-of the task's shape, the same batch size, loss, metrics and Adam optimizer.
-After a warm-up run each, they run in turn (A B A B ...) for ``--repeats``
-rounds of ``--steps`` steps; the ratio is the median of the per-round ratios,
+sides get a fresh copy of the same initial weights, the same examples, the same
+batch size, loss, metrics and Adam optimizer. Sentiment uses real IMDB training
+reviews (vectorised as the task does) when ``--data-dir`` holds them, the other
+tasks random data of their shape. After a warm-up run each, the variants run in
+turn (A B, B A, ...) for ``--repeats`` rounds, each a pass over ``--steps``
+batches' worth of examples; the ratio is the median of the per-round ratios,
 so drift on a shared machine cancels out. CPU seconds per sample are recorded
 too (less sensitive to other jobs than wall time).
 
     python benchmarks/throughput.py [--task all|sentiment|textgen|regression]
-        [--repeats N] [--steps N] [--variants fit,loop,...] [--out PATH]
+        [--repeats N] [--steps N] [--variants fit,loop,...] [--data-dir DIR] [--out PATH]
 
 Variants: ``fit`` (``model.fit``, compiled with Keras's defaults), ``loop``
 (the Trainer as the tasks make it), and for measuring levers ``loop_plain``
 (one step per call, no XLA), ``loop_xla``, ``loop_noxla``, ``loop_spe<N>``
 (``results/throughput_levers.json`` came from
-``--variants fit,loop,loop_xla,loop_spe8``).
+``--variants fit,loop,loop_xla,loop_spe8``); for sentiment also the task's input
+pipelines: ``loop_trim`` (each batch cut to its longest review) and
+``loop_bucketed`` (reviews of similar length batched together, then cut).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -32,57 +37,75 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import RESULTS, machine, write_report  # noqa: E402
+from common import DATA_DIR, RESULTS, machine, write_report  # noqa: E402
 
 from rnnapps.tasks import runs  # noqa: E402
 from rnnapps.training import Trainer  # noqa: E402
 
-N_BATCHES = 8  # distinct random batches, cycled
+
+def imdb_ids(config, n: int, data_dir: Path) -> np.ndarray | None:
+    """``n`` real training reviews as the task vectorises them, or None without IMDB."""
+    archive = data_dir / "imdb_reviews" / "aclImdb_v1.tar.gz"
+    if not archive.exists():
+        return None
+    from rnnapps.data.imdb import load_imdb
+    from rnnapps.tasks import sentiment
+    train = load_imdb(str(archive))["train"]
+    texts = train.texts[np.random.default_rng(0).permutation(len(train))[:n]].astype(str)
+    vectorizer = sentiment.make_vectorizer(config)
+    vectorizer.adapt(texts)
+    return vectorizer(texts).numpy().astype("int32")
 
 
 # ------------------------------------------------------------------ tasks
-def sentiment_case():
+def sentiment_case(steps: int, data_dir: Path):
     from rnnapps.config import SentimentConfig
     from rnnapps.tasks import sentiment
     config = SentimentConfig()
-    d = config.data
+    d, batch = config.data, config.train.batch_size
+    n = steps * batch
     rng = np.random.default_rng(0)
-    n = N_BATCHES * config.train.batch_size
-    # Token ids 1..max_tokens-1 with a random-length zero padding tail, as
-    # TextVectorization leaves it, so masking does real work.
-    x = rng.integers(1, d.max_tokens, size=(n, d.seq_length)).astype("int32")
-    lengths = rng.integers(d.seq_length // 2, d.seq_length + 1, size=n)
-    x[np.arange(d.seq_length)[None, :] >= lengths[:, None]] = 0
+    x = imdb_ids(config, n, data_dir)
+    source = "IMDB training reviews"
+    if x is None:  # token ids with a random-length padding tail, as TextVectorization leaves it
+        source = "random ids"
+        x = rng.integers(1, d.max_tokens, size=(n, d.seq_length)).astype("int32")
+        lengths = rng.integers(d.seq_length // 2, d.seq_length + 1, size=n)
+        x[np.arange(d.seq_length)[None, :] >= lengths[:, None]] = 0
     y = rng.integers(0, 2, size=n).astype("float32")
+    # The task's own training pipelines, for the loop_trim / loop_bucketed variants.
+    pipelines = {
+        "trim": lambda ds: ds.batch(batch).map(sentiment.trim_padding),
+        "bucketed": lambda ds: sentiment.bucket_by_length(ds, d.seq_length, batch)
+        .map(sentiment.trim_padding)}
     return dict(config=config, build=lambda: sentiment.build_model(config), x=x, y=y,
+                source=source, pipelines=pipelines,
                 loss=keras.losses.BinaryCrossentropy,
                 metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")])
 
 
-def textgen_case():
+def textgen_case(steps: int, data_dir: Path):
     from rnnapps.config import TextgenConfig
     from rnnapps.tasks import textgen
     config = TextgenConfig()
-    vocab = 65  # Tiny Shakespeare's character set
-    rng = np.random.default_rng(0)
-    n = N_BATCHES * config.train.batch_size
-    ids = rng.integers(0, vocab, size=(n, config.data.seq_length + 1)).astype("int32")
+    vocab, n = 65, steps * config.train.batch_size  # 65: Tiny Shakespeare's characters
+    ids = np.random.default_rng(0).integers(0, vocab, size=(n, config.data.seq_length + 1))
+    ids = ids.astype("int32")
     return dict(config=config, build=lambda: textgen.build_model(config, vocab),
-                x=ids[:, :-1], y=ids[:, 1:],
+                x=ids[:, :-1], y=ids[:, 1:], source="random ids",
                 loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=lambda: [])
 
 
-def regression_case():
+def regression_case(steps: int, data_dir: Path):
     from rnnapps.config import RegressionConfig
     from rnnapps.tasks import regression
     config = RegressionConfig()
-    rng = np.random.default_rng(0)
-    n = N_BATCHES * config.train.batch_size
+    rng, n = np.random.default_rng(0), steps * config.train.batch_size
     x = rng.normal(size=(n, config.data.window, 1)).astype("float32")
     y = rng.normal(size=(n, config.data.horizon)).astype("float32")
     return dict(config=config, build=lambda: regression.build_model(config, 1), x=x, y=y,
-                loss=keras.losses.MeanSquaredError,
+                source="random windows", loss=keras.losses.MeanSquaredError,
                 metrics=lambda: [keras.metrics.MeanAbsoluteError(name="mae")])
 
 
@@ -112,7 +135,9 @@ def make_runner(variant: str, case, weights, dataset):
     else:
         options = {"clip_norm": config.train.clip_norm}
         rest = variant[len("loop_"):]
-        if rest == "xla":
+        if rest in case.get("pipelines", {}):
+            pass  # the pipeline differs (see bench_task), the Trainer is the plain one
+        elif rest == "xla":
             options["jit_compile"] = True
         elif rest == "noxla":
             options["jit_compile"] = False
@@ -133,18 +158,24 @@ def timed(run):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench_task(name: str, variants: list[str], repeats: int, steps: int) -> dict:
-    case = CASES[name]()
+def bench_task(name: str, variants: list[str], repeats: int, steps: int,
+               data_dir: Path) -> dict:
+    case = CASES[name](steps, data_dir)
     batch = case["config"].train.batch_size
     keras.utils.set_random_seed(0)
     model = case["build"]()
     model(case["x"][:1])
     weights = model.get_weights()
-    base = tf.data.Dataset.from_tensor_slices((case["x"], case["y"])).batch(batch).cache()
-    dataset = base.repeat().take(steps).prefetch(tf.data.AUTOTUNE)
+    examples = tf.data.Dataset.from_tensor_slices((case["x"], case["y"]))
+    pipelines = {"": lambda ds: ds.batch(batch), **case.get("pipelines", {})}
+
+    def dataset_for(variant):  # every variant passes over the same steps * batch examples
+        pipeline = pipelines.get(variant[len("loop_"):], pipelines[""])
+        return pipeline(examples).cache().prefetch(tf.data.AUTOTUNE)
+
     runners, infos = {}, {}
     for v in variants:
-        runners[v], infos[v] = make_runner(v, case, weights, dataset)
+        runners[v], infos[v] = make_runner(v, case, weights, dataset_for(v))
         t0 = time.perf_counter()
         runners[v]()  # warm-up: tracing, compilation, optimizer slots
         print(f"  {name} {v}: warm-up {time.perf_counter() - t0:.1f}s  {infos[v]}", flush=True)
@@ -159,8 +190,9 @@ def bench_task(name: str, variants: list[str], repeats: int, steps: int) -> dict
             cpu[v].append(c / samples * 1000)
         print(f"  {name} round {r + 1}/{repeats}: " +
               "  ".join(f"{v} {wall[v][-1]:.1f}/s" for v in variants), flush=True)
-    result = {"batch_size": batch, "steps": steps, "repeats": repeats,
-              "input_shape": list(case["x"].shape[1:]), "variants": infos,
+    result = {"batch_size": batch, "examples_per_run": samples, "repeats": repeats,
+              "input_shape": list(case["x"].shape[1:]), "data": case["source"],
+              "variants": infos,
               "samples_per_s": {v: round(statistics.median(wall[v]), 2) for v in variants},
               "cpu_ms_per_sample": {v: round(statistics.median(cpu[v]), 3) for v in variants},
               "raw_samples_per_s": {v: [round(s, 2) for s in wall[v]] for v in variants}}
@@ -177,20 +209,23 @@ def main(argv=None) -> int:
     parser.add_argument("--task", default="all", choices=["all", *CASES])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None,
-                        help="steps per timed run (default: 4 sentiment, 2 textgen, "
+                        help="steps per timed run (default: 32 sentiment, 2 textgen, "
                              "200 regression)")
     parser.add_argument("--variants", default="fit,loop")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
+                        help="where imdb_reviews/ is (sentiment uses real reviews if found)")
     parser.add_argument("--out", default=str(RESULTS / "throughput.json"))
     args = parser.parse_args(argv)
     tasks = list(CASES) if args.task == "all" else [args.task]
     variants = args.variants.split(",")
-    default_steps = {"sentiment": 4, "textgen": 2, "regression": 200}
+    default_steps = {"sentiment": 32, "textgen": 2, "regression": 200}
     report = {"command": "python benchmarks/throughput.py " + " ".join(sys.argv[1:] if argv
                                                                         is None else argv),
               "machine": machine(), "tasks": {}}
     for name in tasks:
         print(f"{name}:", flush=True)
-        res = bench_task(name, variants, args.repeats, args.steps or default_steps[name])
+        res = bench_task(name, variants, args.repeats, args.steps or default_steps[name],
+                         args.data_dir)
         report["tasks"][name] = res
         print(f"  {name} samples/s: " + "  ".join(
             f"{v} {s:.1f}" for v, s in res["samples_per_s"].items()) +

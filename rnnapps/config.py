@@ -125,6 +125,9 @@ class SentimentData:
     validation_split: float = option(
         0.2, "fraction of the training reviews held out for validation",
         low=0.0, high=1.0, open_high=True)
+    bucket_by_length: bool = option(
+        False, "batch training reviews of similar length together, so less padding is "
+        "computed (same reviews per epoch, grouped differently)")
 
 
 @dataclass
@@ -132,6 +135,10 @@ class SentimentModel(RNNConfig):
     """Embedding -> recurrent stack -> Dense(1, sigmoid)."""
 
     embedding_dim: int = option(128, "size of the token embedding", low=1)
+    bigram_buckets: int = option(0, "also embed each pair of adjacent tokens, hashed into "
+                                 "this many rows (0: words only)", low=0)
+    pooling: str = option("last", "how the sequence is summarised: the last state, or the "
+                          "maximum over time of every step's output", choices=("last", "max"))
 
 
 @dataclass
@@ -310,6 +317,8 @@ class RegressionTrain(TrainConfig):
     batch_size: int = option(64, "examples per step", low=1)
     patience: Optional[int] = option(
         5, "stop after this many epochs without improvement (off when unset)", low=1)
+    loss: str = option("mse", "training loss on the normalised targets: mse, or mae "
+                       "(the median forecast, what the MAE scores)", choices=("mse", "mae"))
 
 
 @dataclass
@@ -411,8 +420,7 @@ class TextgenConfig(TaskConfig):
     task: ClassVar[str] = "textgen"
     presets: ClassVar[dict] = {
         "reference": {},
-        "best": {"cell": "lstm", "units": 512, "layers": 2, "dropout": 0.2, "epochs": 20,
-                 "learning_rate": 2e-3},
+        "best": {"learning_rate": 2e-3, "epochs": 10, "patience": 2},
     }
     search_space: ClassVar[dict] = {
         "cell": Choice(("lstm", "gru")), "units": Int(128, 512, step=128), "layers": Int(1, 2),

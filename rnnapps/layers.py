@@ -77,3 +77,73 @@ def recurrent_stack(config: RNNConfig, *, return_sequences: bool = False,
             seed=None if seed is None else seed + i, name=f"{config.cell}_{i}")
         for i in range(config.layers)
     ]
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class BigramEmbedding(keras.layers.Layer):
+    """Token embedding plus a hashed embedding of the pair each token ends.
+
+    Position ``t`` gets ``E[ids_t] + B[hash(ids_{t-1}, ids_t) mod buckets]``
+    (``ids_{-1} = 0``), so the recurrent layers read word pairs ("not good")
+    as well as words, at the cost of one more table. Id 0 is padding: it is
+    masked, like ``Embedding(mask_zero=True)``.
+
+    Args:
+        vocab_size: Number of token ids.
+        output_dim: Size of both embeddings.
+        buckets: Rows of the pair table (collisions share a row).
+    """
+
+    def __init__(self, vocab_size: int, output_dim: int, buckets: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.output_dim, self.buckets = vocab_size, output_dim, buckets
+        self.tokens = keras.layers.Embedding(vocab_size, output_dim, name="tokens")
+        self.pairs = keras.layers.Embedding(buckets, output_dim, name="pairs")
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.tokens.build(input_shape)
+        self.pairs.build(input_shape)
+
+    def call(self, ids):
+        ids = keras.ops.cast(ids, "int64")
+        previous = keras.ops.pad(ids[:, :-1], [[0, 0], [1, 0]])
+        # A large odd multiplier spreads (previous, id) pairs over the buckets.
+        pair = keras.ops.mod(previous * 1_000_003 + ids, self.buckets)
+        return self.tokens(ids) + self.pairs(pair)
+
+    def compute_mask(self, ids, mask=None):
+        return keras.ops.not_equal(ids, 0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size,
+                "output_dim": self.output_dim, "buckets": self.buckets}
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
+class MaskedMaxPooling(keras.layers.Layer):
+    """Maximum over time of ``[batch, time, features]``, ignoring masked steps.
+
+    A review's sentiment often rests on a few phrases anywhere in it; the
+    maximum keeps the strongest evidence for each feature, where the last
+    state has to carry it to the end.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            lowest = keras.ops.full_like(inputs, -1e9)
+            inputs = keras.ops.where(mask[..., None], inputs, lowest)
+        return keras.ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])

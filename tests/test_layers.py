@@ -44,3 +44,45 @@ def test_unknown_cell_and_bad_units():
         recurrent_layer("transformer", 4)
     with pytest.raises(UsageError, match="units must be a positive integer, got 0"):
         recurrent_layer("gru", 0)
+
+
+def test_bigram_embedding_adds_the_hashed_pair_and_masks_padding():
+    from rnnapps.layers import BigramEmbedding
+
+    layer = BigramEmbedding(vocab_size=20, output_dim=4, buckets=7)
+    ids = np.array([[3, 5, 5, 0], [9, 5, 0, 0]], "int32")
+    out = layer(ids).numpy()
+    tokens, pairs = layer.tokens.embeddings.numpy(), layer.pairs.embeddings.numpy()
+    previous = np.pad(ids[:, :-1], [(0, 0), (1, 0)]).astype(np.int64)
+    expected = tokens[ids] + pairs[(previous * 1_000_003 + ids) % 7]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    # The same word after a different word is a different input ("5" after 3 / 9).
+    assert not np.allclose(out[0, 1], out[1, 1])
+    np.testing.assert_array_equal(layer.compute_mask(ids), ids != 0)
+
+
+def test_masked_max_pooling_ignores_padded_steps():
+    from rnnapps.layers import MaskedMaxPooling
+
+    x = np.array([[[1.0, -2.0], [3.0, -1.0], [50.0, 50.0]]], "float32")
+    mask = np.array([[True, True, False]])
+    np.testing.assert_allclose(MaskedMaxPooling()(x, mask=mask), [[3.0, -1.0]])
+    np.testing.assert_allclose(MaskedMaxPooling()(x), [[50.0, 50.0]])
+
+
+def test_sentiment_model_with_pairs_and_max_pooling_ignores_padding(tmp_path):
+    """More padding changes nothing, and the model round-trips through ``.keras``."""
+    from rnnapps.config import SentimentConfig
+    from rnnapps.tasks import sentiment
+
+    config = SentimentConfig().replace(max_tokens=30, seq_length=6, embedding_dim=4,
+                                       units=4, layers=2, cell="gru", bidirectional=True,
+                                       bigram_buckets=11, pooling="max")
+    short = sentiment.build_model(config)
+    long = sentiment.build_model(config.replace(seq_length=10))
+    long.set_weights(short.get_weights())
+    ids = np.array([[4, 7, 2, 9, 0, 0], [5, 3, 0, 0, 0, 0]], "int32")
+    np.testing.assert_allclose(short(ids), long(np.pad(ids, [(0, 0), (0, 4)])), atol=1e-6)
+    short.save(tmp_path / "model.keras")
+    reloaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded(ids), short(ids), atol=1e-6)

@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rnnapps.layers import recurrent_layer
+from rnnapps.tasks.sentiment import bucket_by_length, trim_padding
 from rnnapps.training import Diverged, Trainer
 
 
@@ -19,14 +20,14 @@ def masked_data(n=80, seed=0):
 
 def model_with(cell, seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((7,), dtype="int32"),
+    return keras.Sequential([keras.Input((None,), dtype="int32"),
                              keras.layers.Embedding(20, 4, mask_zero=True),
                              recurrent_layer(cell, 6, return_sequences=True),
                              recurrent_layer(cell, 6),
                              keras.layers.Dense(1, activation="sigmoid")])
 
 
-def train(cell, epochs=2, **options):
+def train(cell, epochs=2, trim=False, **options):
     x, y = masked_data()
     model = model_with(cell)
     trainer = Trainer(model, keras.losses.BinaryCrossentropy(), keras.optimizers.Adam(0.05),
@@ -34,6 +35,8 @@ def train(cell, epochs=2, **options):
     # Batches of 24, 24, 24 and 8: a short last batch.
     data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16 + 8)
     val = tf.data.Dataset.from_tensor_slices(masked_data(32, seed=1)).batch(24)
+    if trim:
+        data, val = data.map(trim_padding), val.map(trim_padding)
     history = trainer.fit(data, val, epochs=epochs, restore_best=False, verbose=0)
     return trainer, history, model.get_weights()
 
@@ -54,6 +57,23 @@ def test_several_steps_per_call_train_exactly_as_one(steps):
 @pytest.mark.parametrize("cell", ["lstm", "elman"])
 def test_xla_steps_match_plain_ones_with_masking(cell):
     assert_same_training(train(cell), train(cell, jit_compile=True), rtol=1e-4)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cutting_batches_to_their_longest_sequence_changes_nothing(cell):
+    assert_same_training(train(cell), train(cell, trim=True), rtol=1e-5)
+
+
+def test_length_buckets_keep_every_review_once_and_group_similar_lengths():
+    x, _ = masked_data(200)
+    lengths = np.count_nonzero(x, axis=1)
+    data = tf.data.Dataset.from_tensor_slices((x, np.arange(200)))
+    batches = [(ids.numpy(), i.numpy()) for ids, i in bucket_by_length(data, 7, 16)]
+    assert sorted(np.concatenate([i for _, i in batches])) == list(range(200))
+    # Buckets of width 7 // 8 + 1 = 1 token here: every batch holds one length only.
+    assert all(len(set(lengths[i])) == 1 for _, i in batches)
+    again = [i.numpy() for _, i in bucket_by_length(data, 7, 16)]
+    assert all(np.array_equal(a, i) for a, (_, i) in zip(again, batches))
 
 
 def test_nothing_retraces_across_epochs_and_a_short_last_batch():

@@ -193,3 +193,14 @@ def test_command_line_help_lists_the_options():
     for flag in ("--csv", "--target", "--features", "--date-column", "--window", "--horizon",
                  "--season", "--cell", "--units"):
         assert flag in proc.stdout
+
+
+def test_loss_option_trains_on_absolute_error():
+    import keras
+
+    config = RegressionConfig().replace(signal_length=300, window=12, units=4, loss="mae")
+    experiment = regression.experiment(config, regression.load(config))
+    assert isinstance(experiment.loss, keras.losses.MeanAbsoluteError)
+    x, y = next(iter(experiment.train_data(0)))
+    np.testing.assert_allclose(experiment.loss(y, experiment.model(x)),
+                               np.mean(np.abs(y - experiment.model(x))), rtol=1e-6)

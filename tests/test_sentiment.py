@@ -13,6 +13,7 @@ from rnnapps.config import SentimentConfig
 from rnnapps.data.imdb import Reviews
 
 TINY = ["--units", "8", "--layers", "1", "--embedding-dim", "8", "--max-tokens", "60",
+        "--bigram-buckets", "97", "--pooling", "max",
         "--seq-length", "16", "--batch-size", "16", "--seed", "3"]
 
 

@@ -215,10 +215,15 @@ def test_step_by_step_equals_whole_sequence_for_any_cell(cell, layers, textgen):
     whole = model(ids).numpy()
     state = generator._initial_state(2)["state"]
     assert state.shape == (2, 8 * (2 * layers if cell == "lstm" else layers))
+    states = tf.split(state, model.state_sizes, axis=-1)
     for t in range(5):
         out = generator._step(ids[:, t:t + 1], state)
         np.testing.assert_allclose(out["logits"][:, 0], whole[:, t], atol=1e-5)
         state = out["state"]
+        # The cells-only step that generation uses computes the same.
+        logits, states = model.step(ids[:, t], states)
+        np.testing.assert_allclose(logits, whole[:, t], atol=1e-5)
+    np.testing.assert_allclose(tf.concat(states, axis=-1), state, atol=1e-5)
     # The in-graph loop carries this cell's state too (an LSTM has two tensors per layer).
     assert set(generator.generate("abc", 5, temperature=0.5, seed=1)) <= set("abcde")
 

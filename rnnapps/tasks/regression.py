@@ -79,6 +79,9 @@ def encoded_windows(series: Series, encoder: Encoder, starts: np.ndarray, window
 
 
 # ----------------------------------------------------------------- model
+LOSSES = {"mse": keras.losses.MeanSquaredError, "mae": keras.losses.MeanAbsoluteError}
+
+
 def build_model(config: RegressionConfig, n_features: int) -> keras.Model:
     """Recurrent stack -> ``Dense(horizon)`` on ``[batch, time, n_features]``.
 
@@ -255,7 +258,7 @@ def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
              f"({'linear interpolation' if name in series.numeric else 'last category'})"
              for name, count in series.filled.items()]
     return runs.Experiment(
-        model, keras.losses.MeanSquaredError(), [keras.metrics.MeanAbsoluteError(name="mae")],
+        model, LOSSES[config.train.loss](), [keras.metrics.MeanAbsoluteError(name="mae")],
         train_data, batched("val") if len(x["val"]) else None, test_ds,
         files={SERIES: encoder.to_dict()}, score=score, notes=notes,
         data_info={"rows": len(series), "features": encoder.n_features,
@@ -266,7 +269,7 @@ def experiment(config: RegressionConfig, series: Series) -> runs.Experiment:
 def train(config: RegressionConfig, **options) -> dict:
     """Loads the series, trains with the shared loop, scores on test, exports.
 
-    The loss (MSE) and the ``mae`` metric of the training history are on
+    The loss (``config.train.loss``) and the ``mae`` metric of the training history are on
     normalised targets; the test scores are in the series' units, next to
     the baselines'.
 

@@ -21,7 +21,7 @@ from rnnapps.config import SentimentConfig
 from rnnapps.data.imdb import Reviews, load_imdb
 from rnnapps.errors import UsageError
 from rnnapps.export import export_saved_model, load_saved_model
-from rnnapps.layers import recurrent_stack
+from rnnapps.layers import BigramEmbedding, MaskedMaxPooling, recurrent_stack
 from rnnapps.tasks import runs
 
 TASK = "sentiment"
@@ -57,6 +57,27 @@ def split_validation(train: Reviews, fraction: float, seed: int) -> tuple[Review
     return pick(order[n_val:]), pick(order[:n_val])
 
 
+def trim_padding(ids, labels):
+    """Cuts a batch's trailing padding down to its longest review.
+
+    Lossless: the embedding masks padding, so the recurrent layers would only
+    have carried their state through those steps unchanged.
+    """
+    positions = tf.range(1, tf.shape(ids)[1] + 1)
+    length = tf.reduce_max(tf.where(ids != 0, positions, 0))
+    return ids[:, :tf.maximum(length, 1)], labels
+
+
+def bucket_by_length(reviews: tf.data.Dataset, seq_length: int,
+                     batch_size: int) -> tf.data.Dataset:
+    """Batches ``(ids, label)`` pairs so each batch holds reviews of similar
+    length (8 buckets up to ``seq_length``), in the order the buckets fill."""
+    bounds = sorted({seq_length * i // 8 + 1 for i in range(1, 8)})
+    return reviews.bucket_by_sequence_length(
+        lambda ids, label: tf.math.count_nonzero(ids, dtype=tf.int32), bounds,
+        [batch_size] * (len(bounds) + 1))
+
+
 def vectorize(vectorizer, reviews: Reviews, batch_size: int = 1024) -> tf.data.Dataset:
     """Turns reviews into an unbatched dataset of ``(token_ids, label)``, vectorised once."""
     ids = np.concatenate([vectorizer(reviews.texts[i:i + batch_size].astype(str)).numpy()
@@ -67,17 +88,28 @@ def vectorize(vectorizer, reviews: Reviews, batch_size: int = 1024) -> tf.data.D
 
 # ----------------------------------------------------------------- model
 def build_model(config: SentimentConfig) -> keras.Model:
-    """Embedding -> recurrent stack -> Dense(1, sigmoid), on ``seq_length`` ids.
+    """Embedding -> recurrent stack -> Dense(1, sigmoid), on token ids.
 
-    ``mask_zero`` lets the recurrent layers skip the padding that
-    ``TextVectorization`` appends, so the final state is the one after the
-    last real token.
+    The embedding masks id 0, so the recurrent layers skip the padding that
+    ``TextVectorization`` appends: the final state is the one after the last
+    real token, and ``pooling="max"`` takes the maximum over real tokens only.
+    ``bigram_buckets > 0`` adds hashed word-pair embeddings
+    (``rnnapps.layers.BigramEmbedding``).
     """
     model, data = config.model, config.data
+    if model.bigram_buckets:
+        embedding = BigramEmbedding(data.max_tokens, model.embedding_dim,
+                                    model.bigram_buckets, name="embedding")
+    else:
+        embedding = keras.layers.Embedding(data.max_tokens, model.embedding_dim,
+                                           mask_zero=True, name="embedding")
+    max_pool = model.pooling == "max"
     return keras.Sequential([
-        keras.Input(shape=(data.seq_length,), dtype="int32", name="token_ids"),
-        keras.layers.Embedding(data.max_tokens, model.embedding_dim, mask_zero=True),
-        *recurrent_stack(model, seed=config.train.seed),
+        # Any length: batches come cut to their longest review (trim_padding).
+        keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+        embedding,
+        *recurrent_stack(model, return_sequences=max_pool, seed=config.train.seed),
+        *([MaskedMaxPooling(name="max_over_time")] if max_pool else []),
         keras.layers.Dense(1, activation="sigmoid", name="probability"),
     ], name="sentiment")
 
@@ -101,13 +133,17 @@ def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Expe
 
     def train_data(epoch: int) -> tf.data.Dataset:
         # One fixed shuffle per (seed, epoch): a resumed run sees the same batches.
-        return (train_ds.shuffle(len(train_reviews), seed=config.train.seed + epoch,
-                                 reshuffle_each_iteration=False)
-                .batch(batch).prefetch(tf.data.AUTOTUNE))
+        shuffled = train_ds.shuffle(len(train_reviews), seed=config.train.seed + epoch,
+                                    reshuffle_each_iteration=False)
+        batches = (bucket_by_length(shuffled, config.data.seq_length, batch)
+                   if config.data.bucket_by_length else shuffled.batch(batch))
+        return batches.map(trim_padding).prefetch(tf.data.AUTOTUNE)
 
-    val_ds = (vectorize(vectorizer, val_reviews).batch(batch).cache().prefetch(tf.data.AUTOTUNE)
-              if len(val_reviews) else None)
-    test_ds = vectorize(vectorizer, splits["test"]).batch(batch).prefetch(tf.data.AUTOTUNE)
+    def batched(reviews: Reviews) -> tf.data.Dataset:
+        return vectorize(vectorizer, reviews).batch(batch).map(trim_padding)
+
+    val_ds = batched(val_reviews).cache().prefetch(tf.data.AUTOTUNE) if len(val_reviews) else None
+    test_ds = batched(splits["test"]).prefetch(tf.data.AUTOTUNE)
     return runs.Experiment(build_model(config), keras.losses.BinaryCrossentropy(),
                            [keras.metrics.BinaryAccuracy(name="accuracy")], train_data,
                            val_ds, test_ds,
