@@ -109,6 +109,7 @@ def regression_case(steps: int, data_dir: Path):
                 metrics=lambda: [keras.metrics.MeanAbsoluteError(name="mae")])
 
 
+PIPELINE_VARIANTS = ("trim", "bucketed")
 CASES = {"sentiment": sentiment_case, "textgen": textgen_case, "regression": regression_case}
 
 
@@ -168,6 +169,9 @@ def bench_task(name: str, variants: list[str], repeats: int, steps: int,
     weights = model.get_weights()
     examples = tf.data.Dataset.from_tensor_slices((case["x"], case["y"]))
     pipelines = {"": lambda ds: ds.batch(batch), **case.get("pipelines", {})}
+    # Pipeline variants only where the task has that pipeline (loop_trim: sentiment).
+    variants = [v for v in variants if v[len("loop_"):] not in PIPELINE_VARIANTS
+                or v[len("loop_"):] in pipelines]
 
     def dataset_for(variant):  # every variant passes over the same steps * batch examples
         pipeline = pipelines.get(variant[len("loop_"):], pipelines[""])

@@ -259,8 +259,10 @@ class SentimentConfig(TaskConfig):
     presets: ClassVar[dict] = {
         "reference": {},
         "best": {"cell": "gru", "bidirectional": True, "units": 64, "layers": 1,
-                 "max_tokens": 20000, "seq_length": 400, "dropout": 0.3, "batch_size": 64,
-                 "epochs": 4, "monitor": "val_accuracy", "patience": 2},
+                 "max_tokens": 40000, "seq_length": 800, "embedding_dim": 64,
+                 "bigram_buckets": 262144, "pooling": "max", "dropout": 0.5,
+                 "bucket_by_length": True, "batch_size": 64, "learning_rate": 5e-4,
+                 "epochs": 3, "monitor": "val_accuracy", "patience": 1},
     }
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(32, 256, step=32), "layers": Int(1, 2),

@@ -68,7 +68,9 @@ def test_length_buckets_keep_every_review_once_and_group_similar_lengths():
     x, _ = masked_data(200)
     lengths = np.count_nonzero(x, axis=1)
     data = tf.data.Dataset.from_tensor_slices((x, np.arange(200)))
-    batches = [(ids.numpy(), i.numpy()) for ids, i in bucket_by_length(data, 7, 16)]
+    bucketed = bucket_by_length(data, 7, 16)
+    batches = [(ids.numpy(), i.numpy()) for ids, i in bucketed]
+    assert bucketed.cardinality() == len(batches)  # progress bars know the epoch's length
     assert sorted(np.concatenate([i for _, i in batches])) == list(range(200))
     # Buckets of width 7 // 8 + 1 = 1 token here: every batch holds one length only.
     assert all(len(set(lengths[i])) == 1 for _, i in batches)

@@ -73,9 +73,14 @@ def bucket_by_length(reviews: tf.data.Dataset, seq_length: int,
     """Batches ``(ids, label)`` pairs so each batch holds reviews of similar
     length (8 buckets up to ``seq_length``), in the order the buckets fill."""
     bounds = sorted({seq_length * i // 8 + 1 for i in range(1, 8)})
+    # How many batches that makes, so progress bars know the epoch's length.
+    lengths = np.concatenate([np.count_nonzero(ids, axis=1) for ids, _ in
+                              reviews.batch(4096).as_numpy_iterator()] or [np.zeros(0)])
+    counts = np.bincount(np.digitize(lengths, bounds), minlength=len(bounds) + 1)
     return reviews.bucket_by_sequence_length(
         lambda ids, label: tf.math.count_nonzero(ids, dtype=tf.int32), bounds,
-        [batch_size] * (len(bounds) + 1))
+        [batch_size] * (len(bounds) + 1)).apply(
+        tf.data.experimental.assert_cardinality(int(np.sum(-(-counts // batch_size)))))
 
 
 def vectorize(vectorizer, reviews: Reviews, batch_size: int = 1024) -> tf.data.Dataset:
@@ -185,7 +190,8 @@ def export(run_dir: str | Path, export_dir: str | Path = "saved_models") -> Path
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def classify(texts):
-        probability = model(vectorizer(texts), training=False)
+        ids, _ = trim_padding(vectorizer(texts), None)  # short reviews: fewer steps
+        probability = model(ids, training=False)
         return {"probability": tf.reshape(probability, [-1])}
 
     return export_saved_model(
