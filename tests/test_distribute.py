@@ -89,7 +89,9 @@ def test_a_killed_worker_and_a_restart_with_resume_end_as_one_device(tmp_path):
             time.sleep(0.05)
         procs[1].send_signal(signal.SIGKILL)  # worker 1 dies mid-run...
         time.sleep(2)
-        assert procs[0].poll() is None  # ...and the chief waits for it
+        # ...and the chief cannot finish without it: it waits, or (timing-dependent) its
+        # next collective fails and it exits with an error.
+        assert procs[0].poll() in (None, 1)
     finally:
         for proc in procs:
             proc.kill()
