@@ -75,9 +75,8 @@ def sentiment_case(steps: int, data_dir: Path):
     y = rng.integers(0, 2, size=n).astype("float32")
     # The task's own training pipelines, for the loop_trim / loop_bucketed variants.
     pipelines = {
-        "trim": lambda ds: ds.batch(batch).map(sentiment.trim_padding),
-        "bucketed": lambda ds: sentiment.bucket_by_length(ds, d.seq_length, batch)
-        .map(sentiment.trim_padding)}
+        "trim": lambda ds: sentiment.batch_reviews(ds, batch),
+        "bucketed": lambda ds: sentiment.batch_reviews(ds, batch, d.seq_length)}
     return dict(config=config, build=lambda: sentiment.build_model(config), x=x, y=y,
                 source=source, pipelines=pipelines,
                 loss=keras.losses.BinaryCrossentropy,

@@ -83,6 +83,16 @@ def bucket_by_length(reviews: tf.data.Dataset, seq_length: int,
         tf.data.experimental.assert_cardinality(int(np.sum(-(-counts // batch_size)))))
 
 
+def batch_reviews(reviews: tf.data.Dataset, batch_size: int,
+                  bucket_up_to: int | None = None) -> tf.data.Dataset:
+    """Batches ``(ids, label)`` pairs, each batch cut to its longest review;
+    with ``bucket_up_to`` (the sequence length), reviews of similar length
+    share a batch (``bucket_by_length``)."""
+    batches = (reviews.batch(batch_size) if bucket_up_to is None
+               else bucket_by_length(reviews, bucket_up_to, batch_size))
+    return batches.map(trim_padding)
+
+
 def vectorize(vectorizer, reviews: Reviews, batch_size: int = 1024) -> tf.data.Dataset:
     """Turns reviews into an unbatched dataset of ``(token_ids, label)``, vectorised once."""
     ids = np.concatenate([vectorizer(reviews.texts[i:i + batch_size].astype(str)).numpy()
@@ -140,12 +150,11 @@ def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Expe
         # One fixed shuffle per (seed, epoch): a resumed run sees the same batches.
         shuffled = train_ds.shuffle(len(train_reviews), seed=config.train.seed + epoch,
                                     reshuffle_each_iteration=False)
-        batches = (bucket_by_length(shuffled, config.data.seq_length, batch)
-                   if config.data.bucket_by_length else shuffled.batch(batch))
-        return batches.map(trim_padding).prefetch(tf.data.AUTOTUNE)
+        bucket_up_to = config.data.seq_length if config.data.bucket_by_length else None
+        return batch_reviews(shuffled, batch, bucket_up_to).prefetch(tf.data.AUTOTUNE)
 
     def batched(reviews: Reviews) -> tf.data.Dataset:
-        return vectorize(vectorizer, reviews).batch(batch).map(trim_padding)
+        return batch_reviews(vectorize(vectorizer, reviews), batch)
 
     val_ds = batched(val_reviews).cache().prefetch(tf.data.AUTOTUNE) if len(val_reviews) else None
     test_ds = batched(splits["test"]).prefetch(tf.data.AUTOTUNE)
