@@ -27,6 +27,10 @@ from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig  # n
 POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws,hour,month"  # weather and calendar
 # Presets tuned for one dataset, used for it when the general name is asked for.
 DATASET_PRESETS = {("pollution-h24", "best"): "best-pollution-24h"}
+# Self-training rounds: after the first model, each new one also learns from the
+# unlabelled reviews as labelled by the one before (``--teacher``); the wall time
+# counts every round.
+SELF_TRAINING_ROUNDS = {("imdb", "best"): 1}
 
 
 def runs(data_dir: Path) -> dict:
@@ -87,19 +91,28 @@ def main(argv=None) -> int:
             cls.preset(preset)  # an unknown name stops here
             # The preset's settings win over the dataset's defaults (e.g. its window).
             config = cls().replace(**{**overrides, **cls.presets[preset]})
+            rounds = []
             with tempfile.TemporaryDirectory() as work:
                 if task == "textgen":
                     config = config.replace(tfds_dir=str(Path(work) / "tfds"))
                 start = time.perf_counter()
-                result = module.train(config, run_dir=Path(work) / "run",
-                                      export_dir=Path(work) / "saved_models", verbose=1)
+                teacher = None  # the previous round's export labels the unlabelled reviews
+                for r in range(SELF_TRAINING_ROUNDS.get((dataset, args.preset), 0) + 1):
+                    config = config.replace(teacher=teacher) if teacher else config
+                    result = module.train(config, run_dir=Path(work) / f"run{r}",
+                                          export_dir=Path(work) / "saved_models", verbose=1)
+                    teacher = result["export"]
+                    rounds.append({"test": result["test"], "val": result["val"],
+                                   "train_seconds": result["train_seconds"]})
                 wall = time.perf_counter() - start
             value = score(task, result)
             reached = value >= goal["target"] if goal["higher"] else value <= goal["target"]
             report = {"task": task, "dataset": dataset, "preset": preset,
                       **goal, "value": value, "reached": reached,
                       "wall_seconds": round(wall, 1), "epochs": result["epochs"],
-                      "train_seconds": result["train_seconds"], "metrics": result,
+                      "train_seconds": round(sum(r["train_seconds"] for r in rounds), 1),
+                      "metrics": result,
+                      **({"self_training_rounds": rounds} if len(rounds) > 1 else {}),
                       "config": config.to_dict(), "machine": machine(),
                       "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
             path = write_report(args.out / f"{task}-{dataset}-{args.preset}.json", report)

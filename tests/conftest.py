@@ -32,7 +32,8 @@ NEGATIVE = ["a terrible boring mess", "awful acting and a dreadful plot",
 
 
 def write_imdb_archive(path: Path, per_label: int = 24, splits=("train", "test"),
-                       labels=("pos", "neg"), test_word: str = "zebra") -> Path:
+                       labels=("pos", "neg"), test_word: str = "zebra",
+                       unlabelled: bool = True) -> Path:
     """Writes an ``aclImdb_v1.tar.gz`` in the published layout, with an
     unlabelled ``train/unsup`` folder and url files as the real one has.
     Test reviews end with ``test_word``, which no training review contains."""
@@ -52,7 +53,8 @@ def write_imdb_archive(path: Path, per_label: int = 24, splits=("train", "test")
                     text = f"{phrases[i % 4]}.<br /><br />{phrases[(i + 1) % 4]}!"
                     text += f" {test_word}" if split == "test" else ""
                     add(f"{split}/{label}/{i}_{8 if label == 'pos' else 2}.txt", text)
-        add("train/unsup/0_0.txt", "an unlabelled review")
+        if unlabelled:
+            add("train/unsup/0_0.txt", "an unlabelled review")
     return path
 
 

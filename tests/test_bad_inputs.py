@@ -46,6 +46,8 @@ CATALOGUE = [
     ("imdb-truncated-archive", "sentiment train --data {truncated_tar}",
      "truncated or corrupt archive"),
     ("imdb-missing-split", "sentiment train --data {no_test_tar}", "has no test split"),
+    ("teacher-not-a-model", "sentiment train --teacher {empty_dir}",
+     "is not a SavedModel (no saved_model.pb)"),
     ("empty-review", "sentiment predict --model {sentiment_model} ' '", "review 1 is empty"),
     ("not-a-savedmodel", "sentiment predict --model {empty_dir} good",
      "is not a SavedModel (no saved_model.pb)"),

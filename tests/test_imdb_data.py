@@ -7,7 +7,7 @@ import pytest
 
 from conftest import SHARED_DATA, write_imdb_archive
 from rnnapps.data import DATA_ROOT_ENV
-from rnnapps.data.imdb import load_imdb
+from rnnapps.data.imdb import UNLABELLED, load_imdb
 from rnnapps.errors import UsageError
 
 
@@ -29,6 +29,18 @@ def test_folder_and_its_parent_load_the_same_as_the_archive(imdb_archive, tmp_pa
         for split in ("train", "test"):
             np.testing.assert_array_equal(loaded[split].texts, from_archive[split].texts)
             np.testing.assert_array_equal(loaded[split].labels, from_archive[split].labels)
+
+
+def test_unlabelled_reviews_on_request(imdb_archive, tmp_path):
+    with tarfile.open(imdb_archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    for source in (imdb_archive, tmp_path):
+        splits = load_imdb(source, unlabelled=True)
+        assert list(splits["unlabelled"].texts) == ["an unlabelled review"]
+        assert list(splits["unlabelled"].labels) == [UNLABELLED]
+        assert len(splits["train"]) == 48  # still only the labelled ones
+    with pytest.raises(UsageError, match="no unlabelled reviews"):
+        load_imdb(write_imdb_archive(tmp_path / "b.tar.gz", unlabelled=False), unlabelled=True)
 
 
 def test_data_root_environment_variable(imdb_archive, tmp_path, monkeypatch):
@@ -67,3 +79,5 @@ def test_full_dataset_counts():
     splits = load_imdb(SHARED_DATA / "imdb_reviews" / "aclImdb_v1.tar.gz")
     assert [len(splits["train"]), len(splits["test"])] == [25000, 25000]
     assert splits["train"].labels.sum() == splits["test"].labels.sum() == 12500
+    assert len(load_imdb(SHARED_DATA / "imdb_reviews" / "aclImdb_v1.tar.gz",
+                         unlabelled=True)["unlabelled"]) == 50000

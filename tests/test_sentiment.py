@@ -109,3 +109,28 @@ def test_resume_continues_a_run_to_more_epochs(trained, imdb_archive):
     history = json.loads((work / "run2" / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2, 3]  # earlier epochs kept
     assert json.loads((work / "run2" / "metrics.json").read_text())["epochs"] == 3
+
+
+def test_self_training_adds_the_unlabelled_reviews_with_the_teachers_probabilities(
+        trained, tmp_path):
+    from rnnapps.tasks import sentiment
+
+    teacher = trained[0] / "saved_models" / "sentiment" / "1"
+    config = SentimentConfig.load(trained[0] / "run" / "config.json").replace(
+        teacher=str(teacher), epochs=1)
+    pseudo = sentiment.load(config)["pseudo"]
+    assert list(pseudo.texts) == ["an unlabelled review"]  # the archive's train/unsup
+    np.testing.assert_allclose(pseudo.labels, sentiment.predict(teacher, pseudo.texts))
+
+    result = sentiment.train(config, run_dir=tmp_path / "run", export_dir=None, verbose=0)
+    assert result["data"] == {"train_reviews": 38, "pseudo_labelled": 1}
+    # The unlabelled text is training text: its words join the vocabulary.
+    assert "unlabelled" in (tmp_path / "run" / "vocabulary.txt").read_text().split("\n")
+
+
+def test_accuracy_counts_a_soft_label_as_the_class_it_favours():
+    from rnnapps.tasks.sentiment import rounded_accuracy
+
+    labels = np.array([[0.9], [0.2], [1.0], [0.0]], np.float32)
+    probabilities = np.array([[0.6], [0.4], [0.3], [0.1]], np.float32)
+    np.testing.assert_allclose(np.ravel(rounded_accuracy(labels, probabilities)), [1, 1, 0, 1])

@@ -1,8 +1,9 @@
 """The Large Movie Review Dataset (IMDB) from TFDS or its published layout.
 
 The published layout is ``aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt``
-(plus ``train/unsup``), as a folder or as ``aclImdb_v1.tar.gz``. The archive
-is streamed member by member; nothing is extracted to disk.
+plus 50,000 unlabelled reviews in ``train/unsup``, as a folder or as
+``aclImdb_v1.tar.gz``. The archive is streamed member by member; nothing is
+extracted to disk.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from rnnapps.errors import UsageError
 
 LABELS = ("neg", "pos")
 """Label folder names; the label id is the index (0 = negative)."""
+UNLABELLED = -1
+"""The label of every review in the ``unlabelled`` split."""
 
 
 @dataclasses.dataclass
@@ -32,16 +35,19 @@ class Reviews:
         return len(self.texts)
 
 
-def load_imdb(source: str | Path | None = None) -> dict[str, Reviews]:
-    """Loads the labelled train and test reviews.
+def load_imdb(source: str | Path | None = None, unlabelled: bool = False) -> dict[str, Reviews]:
+    """Loads the labelled train and test reviews (and the unlabelled ones).
 
     Args:
         source: An ``aclImdb`` folder (or a folder holding one), an
             ``aclImdb_v1.tar.gz`` archive, or None for
             ``$RNNAPPS_DATA_DIR/imdb_reviews`` and then tensorflow-datasets.
+        unlabelled: Also return the ``train/unsup`` reviews, labelled
+            ``UNLABELLED``.
 
     Returns:
-        ``{"train": Reviews, "test": Reviews}`` in a deterministic order.
+        ``{"train": Reviews, "test": Reviews}`` in a deterministic order, plus
+        ``"unlabelled"`` when asked for.
 
     Raises:
         UsageError: If the path is missing, not in the published layout, or
@@ -50,48 +56,55 @@ def load_imdb(source: str | Path | None = None) -> dict[str, Reviews]:
     if source is None:
         source = find_in_data_root("imdb_reviews", "aclImdb", "aclImdb_v1.tar.gz")
         if source is None:
-            return _load_tfds()
+            return _load_tfds(unlabelled)
     path = Path(source)
     if not path.exists():
         raise UsageError(f"IMDB data not found: {path}")
     if path.is_dir():
-        files = _read_folder(path)
+        files = _read_folder(path, unlabelled)
     elif tarfile.is_tarfile(path):
-        files = _read_archive(path)
+        files = _read_archive(path, unlabelled)
     else:
         raise UsageError(f"{path} is neither an aclImdb folder nor a tar archive")
-    return _to_splits(files, path)
+    return _to_splits(files, path, unlabelled)
 
 
-def _parse(name: str) -> tuple[str, int] | None:
-    """Maps ``.../{train,test}/{pos,neg}/x.txt`` to ``(split, label)``."""
+# Folder (as "aclImdb/<parent>/<folder>") -> (split, label) of its reviews.
+_FOLDERS = {**{(split, folder): (split, label) for split in ("train", "test")
+               for label, folder in enumerate(LABELS)},
+            ("train", "unsup"): ("unlabelled", UNLABELLED)}
+
+
+def _folders(unlabelled: bool) -> dict:
+    return {k: v for k, v in _FOLDERS.items() if unlabelled or v[1] != UNLABELLED}
+
+
+def _parse(name: str, unlabelled: bool) -> tuple[str, int] | None:
+    """Maps ``.../{train,test}/{pos,neg}/x.txt`` (and ``.../train/unsup/x.txt``)
+    to ``(split, label)``."""
     parts = name.replace("\\", "/").split("/")
     if len(parts) < 3 or not parts[-1].endswith(".txt"):
         return None
-    split, label = parts[-3], parts[-2]
-    if split not in ("train", "test") or label not in LABELS:
-        return None
-    return split, LABELS.index(label)
+    return _folders(unlabelled).get(tuple(parts[-3:-1]))
 
 
-def _read_folder(path: Path) -> dict[str, tuple[str, int, str]]:
+def _read_folder(path: Path, unlabelled: bool) -> dict[str, tuple[str, int, str]]:
     if (path / "aclImdb").is_dir():
         path = path / "aclImdb"
     files = {}
-    for split in ("train", "test"):
-        for label in LABELS:
-            for file in (path / split / label).glob("*.txt"):
-                files[f"{split}/{label}/{file.name}"] = (
-                    split, LABELS.index(label), _decode(file.read_bytes(), file))
+    for (parent, folder), parsed in _folders(unlabelled).items():
+        for file in (path / parent / folder).glob("*.txt"):
+            files[f"{parent}/{folder}/{file.name}"] = (
+                *parsed, _decode(file.read_bytes(), file))
     return files
 
 
-def _read_archive(path: Path) -> dict[str, tuple[str, int, str]]:
+def _read_archive(path: Path, unlabelled: bool) -> dict[str, tuple[str, int, str]]:
     files = {}
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
-                parsed = _parse(member.name) if member.isfile() else None
+                parsed = _parse(member.name, unlabelled) if member.isfile() else None
                 if parsed is None:
                     continue
                 data = archive.extractfile(member).read()
@@ -108,15 +121,17 @@ def _decode(data: bytes, where) -> str:
         raise UsageError(f"review {where} is not UTF-8 text") from None
 
 
-def _to_splits(files: dict, path: Path) -> dict[str, Reviews]:
+def _to_splits(files: dict, path: Path, unlabelled: bool) -> dict[str, Reviews]:
     splits = {}
-    for split in ("train", "test"):
+    for split in ("train", "test", *(["unlabelled"] if unlabelled else [])):
         rows = sorted((name, label, text) for name, (s, label, text) in files.items()
                       if s == split)
+        if not rows and split == "unlabelled":
+            raise UsageError(f"{path} has no unlabelled reviews (expected aclImdb/train/unsup)")
         if not rows:
             raise UsageError(f"{path} has no {split} split (expected aclImdb/{split}/pos and "
                              f"aclImdb/{split}/neg)")
-        for label, folder in enumerate(LABELS):
+        for label, folder in enumerate(LABELS if split != "unlabelled" else ()):
             if not any(row[1] == label for row in rows):
                 raise UsageError(f"{path} has no {split}/{folder} reviews "
                                  "(expected the aclImdb/{train,test}/{pos,neg} layout)")
@@ -125,16 +140,18 @@ def _to_splits(files: dict, path: Path) -> dict[str, Reviews]:
     return splits
 
 
-def _load_tfds() -> dict[str, Reviews]:
+def _load_tfds(unlabelled: bool) -> dict[str, Reviews]:
     import tensorflow_datasets as tfds
 
+    names = {"train": "train", "test": "test", **({"unlabelled": "unsupervised"} if unlabelled
+                                                  else {})}
     try:
-        train, test = tfds.load("imdb_reviews", split=["train", "test"],
-                                as_supervised=True, batch_size=-1)
+        data = tfds.load("imdb_reviews", split=list(names.values()),
+                         as_supervised=True, batch_size=-1)
     except Exception as err:  # network errors differ by TFDS version
         raise UsageError(
             "could not load imdb_reviews from tensorflow-datasets (offline?); pass "
             f"--data aclImdb_v1.tar.gz or set RNNAPPS_DATA_DIR ({type(err).__name__})") from None
     return {name: Reviews(np.array([t.decode("utf-8") for t in tfds.as_numpy(x)],
                                    dtype=object), tfds.as_numpy(y).astype(np.int32))
-            for name, (x, y) in (("train", train), ("test", test))}
+            for name, (x, y) in zip(names, data)}

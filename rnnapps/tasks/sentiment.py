@@ -3,6 +3,10 @@
 Reads top to bottom as data -> model -> train -> export -> predict. The
 vocabulary is adapted on the training split only; the validation split is
 carved from the training reviews, never from the test reviews.
+
+Self-training (``teacher``): an exported model labels the 50,000 unlabelled
+reviews with its probabilities, and a new model trains on the labelled
+reviews plus those soft labels (validation and test stay human-labelled).
 """
 
 from __future__ import annotations
@@ -129,10 +133,30 @@ def build_model(config: SentimentConfig) -> keras.Model:
     ], name="sentiment")
 
 
+@keras.saving.register_keras_serializable(package="rnnapps")
+def rounded_accuracy(labels, probabilities):
+    """Binary accuracy against labels rounded to 0/1, so a teacher's soft
+    label counts as the class it favours."""
+    return keras.metrics.binary_accuracy(keras.ops.round(labels), probabilities)
+
+
 # ----------------------------------------------------------------- train
 def load(config: SentimentConfig) -> dict[str, Reviews]:
-    """Loads the labelled IMDB splits named by ``config.data.data``."""
-    return load_imdb(config.data.data)
+    """Loads the labelled IMDB splits named by ``config.data.data``; with a
+    ``teacher``, also ``"pseudo"``: the unlabelled reviews with its probabilities.
+
+    Raises:
+        UsageError: If the data or the teacher cannot be read.
+    """
+    teacher = config.data.teacher
+    if teacher is None:
+        return load_imdb(config.data.data)
+    loaded, _, _ = load_saved_model(teacher, TASK)  # a bad path fails before the data loads
+    splits = load_imdb(config.data.data, unlabelled=True)
+    unlabelled = splits.pop("unlabelled")
+    print(f"Labelling {len(unlabelled)} unlabelled reviews with the teacher {teacher}")
+    splits["pseudo"] = Reviews(unlabelled.texts, _classify(loaded, unlabelled.texts, verbose=1))
+    return splits
 
 
 def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Experiment:
@@ -141,6 +165,16 @@ def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Expe
     keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
     train_reviews, val_reviews = split_validation(
         splits["train"], config.data.validation_split, config.train.seed)
+    notes, data_info = [], {"train_reviews": len(train_reviews)}
+    if "pseudo" in splits:
+        pseudo = splits["pseudo"]
+        train_reviews = Reviews(np.concatenate([train_reviews.texts, pseudo.texts]),
+                                np.concatenate([train_reviews.labels.astype(np.float32),
+                                                pseudo.labels]))
+        data_info["pseudo_labelled"] = len(pseudo)
+        notes.append(f"Self-training: {len(pseudo)} teacher-labelled reviews "
+                     f"({np.mean(pseudo.labels > 0.5):.1%} positive) join the "
+                     f"{data_info['train_reviews']} labelled training reviews")
     vectorizer = make_vectorizer(config)
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_reviews.texts.astype(str)).batch(1024))
     batch = config.train.batch_size
@@ -159,9 +193,10 @@ def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Expe
     val_ds = batched(val_reviews).cache().prefetch(tf.data.AUTOTUNE) if len(val_reviews) else None
     test_ds = batched(splits["test"]).prefetch(tf.data.AUTOTUNE)
     return runs.Experiment(build_model(config), keras.losses.BinaryCrossentropy(),
-                           [keras.metrics.BinaryAccuracy(name="accuracy")], train_data,
-                           val_ds, test_ds,
-                           files={VOCABULARY: "\n".join(vectorizer.get_vocabulary())})
+                           [keras.metrics.MeanMetricWrapper(rounded_accuracy, name="accuracy")],
+                           train_data, val_ds, test_ds,
+                           files={VOCABULARY: "\n".join(vectorizer.get_vocabulary())},
+                           notes=notes, data_info=data_info)
 
 
 def train(config: SentimentConfig, **options) -> dict:
@@ -222,13 +257,23 @@ def predict(model_dir: str | Path, texts: Sequence[str], batch_size: int = 256) 
         if not text or not text.strip():
             raise UsageError(f"review {i + 1} is empty")
     loaded, _, _ = load_saved_model(model_dir, TASK)
-    return _classify(loaded, list(texts), batch_size)
+    return _classify(loaded, texts, batch_size)
 
 
-def _classify(loaded, texts: list[str], batch_size: int) -> np.ndarray:
-    out = [loaded.classify(tf.constant(texts[i:i + batch_size]))["probability"].numpy()
-           for i in range(0, len(texts), batch_size)]
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
+def _classify(loaded, texts: Sequence[str], batch_size: int = 256,
+              verbose: int = 0) -> np.ndarray:
+    """Probabilities from a loaded export, batched by length (``classify``
+    cuts each batch to its longest review, so similar lengths waste nothing)."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    bar = keras.utils.Progbar(len(texts), unit_name="review") if verbose else None
+    probabilities = np.zeros(len(texts), np.float32)
+    for i in range(0, len(texts), batch_size):
+        picked = order[i:i + batch_size]
+        batch = tf.constant([str(texts[j]) for j in picked])
+        probabilities[picked] = loaded.classify(batch)["probability"].numpy()
+        if bar:
+            bar.add(len(picked))
+    return probabilities
 
 
 def evaluate(model_dir: str | Path, data: str | Path | None = None,
@@ -240,7 +285,7 @@ def evaluate(model_dir: str | Path, data: str | Path | None = None,
     """
     loaded, _, path = load_saved_model(model_dir, TASK)
     test = load_imdb(data)["test"]
-    p = _classify(loaded, list(test.texts.astype(str)), batch_size).astype(np.float64)
+    p = _classify(loaded, test.texts, batch_size, verbose=1).astype(np.float64)
     y = test.labels
     eps = 1e-7
     q = np.clip(p, eps, 1 - eps)
