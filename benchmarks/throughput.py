@@ -1,6 +1,6 @@
 """Training throughput: the shared loop (``rnnapps.training.Trainer``) against ``model.fit``.
 
-For each task's default model (built by the task's own ``build_model``), both
+For each task's default model (or ``--preset``'s; built by the task's own ``build_model``), both
 sides get a fresh copy of the same initial weights, the same examples, the same
 batch size, loss, metrics and Adam optimizer. Sentiment uses real IMDB training
 reviews (vectorised as the task does) when ``--data-dir`` holds them, the other
@@ -11,7 +11,8 @@ so drift on a shared machine cancels out. CPU seconds per sample are recorded
 too (less sensitive to other jobs than wall time).
 
     python benchmarks/throughput.py [--task all|sentiment|textgen|regression]
-        [--repeats N] [--steps N] [--variants fit,loop,...] [--data-dir DIR] [--out PATH]
+        [--repeats N] [--steps N] [--variants fit,loop,...] [--preset NAME]
+        [--data-dir DIR] [--out PATH]
 
 Variants: ``fit`` (``model.fit``, compiled with Keras's defaults), ``loop``
 (the Trainer as the tasks make it), and for measuring levers ``loop_plain``
@@ -58,10 +59,10 @@ def imdb_ids(config, n: int, data_dir: Path) -> np.ndarray | None:
 
 
 # ------------------------------------------------------------------ tasks
-def sentiment_case(steps: int, data_dir: Path):
+def sentiment_case(steps: int, data_dir: Path, preset: str):
     from rnnapps.config import SentimentConfig
     from rnnapps.tasks import sentiment
-    config = SentimentConfig()
+    config = SentimentConfig.preset(preset)
     d, batch = config.data, config.train.batch_size
     n = steps * batch
     rng = np.random.default_rng(0)
@@ -83,10 +84,10 @@ def sentiment_case(steps: int, data_dir: Path):
                 metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")])
 
 
-def textgen_case(steps: int, data_dir: Path):
+def textgen_case(steps: int, data_dir: Path, preset: str):
     from rnnapps.config import TextgenConfig
     from rnnapps.tasks import textgen
-    config = TextgenConfig()
+    config = TextgenConfig.preset(preset)
     vocab, n = 65, steps * config.train.batch_size  # 65: Tiny Shakespeare's characters
     ids = np.random.default_rng(0).integers(0, vocab, size=(n, config.data.seq_length + 1))
     ids = ids.astype("int32")
@@ -96,10 +97,10 @@ def textgen_case(steps: int, data_dir: Path):
                 metrics=lambda: [])
 
 
-def regression_case(steps: int, data_dir: Path):
+def regression_case(steps: int, data_dir: Path, preset: str):
     from rnnapps.config import RegressionConfig
     from rnnapps.tasks import regression
-    config = RegressionConfig()
+    config = RegressionConfig.preset(preset)
     rng, n = np.random.default_rng(0), steps * config.train.batch_size
     x = rng.normal(size=(n, config.data.window, 1)).astype("float32")
     y = rng.normal(size=(n, config.data.horizon)).astype("float32")
@@ -159,8 +160,8 @@ def timed(run):
 
 
 def bench_task(name: str, variants: list[str], repeats: int, steps: int,
-               data_dir: Path) -> dict:
-    case = CASES[name](steps, data_dir)
+               data_dir: Path, preset: str = "reference") -> dict:
+    case = CASES[name](steps, data_dir, preset)
     batch = case["config"].train.batch_size
     keras.utils.set_random_seed(0)
     model = case["build"]()
@@ -193,7 +194,8 @@ def bench_task(name: str, variants: list[str], repeats: int, steps: int,
             cpu[v].append(c / samples * 1000)
         print(f"  {name} round {r + 1}/{repeats}: " +
               "  ".join(f"{v} {wall[v][-1]:.1f}/s" for v in variants), flush=True)
-    result = {"batch_size": batch, "examples_per_run": samples, "repeats": repeats,
+    result = {"config": case["config"].to_dict(),
+              "batch_size": batch, "examples_per_run": samples, "repeats": repeats,
               "input_shape": list(case["x"].shape[1:]), "data": case["source"],
               "variants": infos,
               "samples_per_s": {v: round(statistics.median(wall[v]), 2) for v in variants},
@@ -215,6 +217,8 @@ def main(argv=None) -> int:
                         help="steps per timed run (default: 32 sentiment, 2 textgen, "
                              "200 regression)")
     parser.add_argument("--variants", default="fit,loop")
+    parser.add_argument("--preset", default="reference",
+                        help="the tasks' config preset (default: reference, the defaults)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR,
                         help="where imdb_reviews/ is (sentiment uses real reviews if found)")
     parser.add_argument("--out", default=str(RESULTS / "throughput.json"))
@@ -228,7 +232,7 @@ def main(argv=None) -> int:
     for name in tasks:
         print(f"{name}:", flush=True)
         res = bench_task(name, variants, args.repeats, args.steps or default_steps[name],
-                         args.data_dir)
+                         args.data_dir, args.preset)
         report["tasks"][name] = res
         print(f"  {name} samples/s: " + "  ".join(
             f"{v} {s:.1f}" for v, s in res["samples_per_s"].items()) +
