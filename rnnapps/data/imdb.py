@@ -79,13 +79,13 @@ def _folders(unlabelled: bool) -> dict:
     return {k: v for k, v in _FOLDERS.items() if unlabelled or v[1] != UNLABELLED}
 
 
-def _parse(name: str, unlabelled: bool) -> tuple[str, int] | None:
-    """Maps ``.../{train,test}/{pos,neg}/x.txt`` (and ``.../train/unsup/x.txt``)
-    to ``(split, label)``."""
+def _parse(name: str, folders: dict) -> tuple[str, int] | None:
+    """Maps ``.../<parent>/<folder>/x.txt`` to the ``(split, label)`` that
+    ``folders`` (from ``_folders``) gives that folder, or None."""
     parts = name.replace("\\", "/").split("/")
     if len(parts) < 3 or not parts[-1].endswith(".txt"):
         return None
-    return _folders(unlabelled).get(tuple(parts[-3:-1]))
+    return folders.get(tuple(parts[-3:-1]))
 
 
 def _read_folder(path: Path, unlabelled: bool) -> dict[str, tuple[str, int, str]]:
@@ -100,11 +100,11 @@ def _read_folder(path: Path, unlabelled: bool) -> dict[str, tuple[str, int, str]
 
 
 def _read_archive(path: Path, unlabelled: bool) -> dict[str, tuple[str, int, str]]:
-    files = {}
+    files, folders = {}, _folders(unlabelled)
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
-                parsed = _parse(member.name, unlabelled) if member.isfile() else None
+                parsed = _parse(member.name, folders) if member.isfile() else None
                 if parsed is None:
                     continue
                 data = archive.extractfile(member).read()
