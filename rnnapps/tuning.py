@@ -100,10 +100,12 @@ class TaskHyperModel(keras_tuner.HyperModel):
         if exp is None or exp.model is not model:
             raise RuntimeError("fit() must follow build() for the same trial")
         config = self.config(hp)
-        trainer = runs.make_trainer(config, model, exp.loss, exp.metrics)
+        epochs = max(1, epochs - initial_epoch)
+        trainer = runs.make_trainer(config, model, exp.loss, exp.metrics,
+                                    train_data=exp.train_data, epochs=epochs)
         try:
             history = trainer.fit(
-                exp.train_data, exp.val_data, epochs=max(1, epochs - initial_epoch),
+                exp.train_data, exp.val_data, epochs=epochs,
                 monitor=self.objective, patience=config.train.patience,
                 callbacks=[_ToKerasCallbacks(callbacks, model, initial_epoch)],
                 verbose=verbose)

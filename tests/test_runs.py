@@ -29,6 +29,27 @@ def test_the_same_seed_gives_the_same_run_twice(tmp_path):
     assert other["test"] != results[0]["test"]  # the seed matters
 
 
+def test_cosine_schedule_decays_to_zero_over_the_runs_steps():
+    import keras
+    import tensorflow as tf
+
+    from rnnapps.errors import UsageError
+
+    config = RegressionConfig().replace(learning_rate=0.01, epochs=4, lr_schedule="cosine")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    data = tf.data.Dataset.from_tensor_slices((np.zeros((50, 3)), np.zeros(50))).batch(10)
+    trainer = runs.make_trainer(config, model, keras.losses.MeanSquaredError(), [],
+                                train_data=lambda epoch: data)
+    schedule = trainer.optimizer._learning_rate  # 5 steps per epoch, 4 epochs
+    assert [float(schedule(step)) for step in (0, 10, 20)] == pytest.approx([0.01, 0.005, 0.0])
+    constant = runs.make_trainer(config.replace(lr_schedule="constant"), model,
+                                 keras.losses.MeanSquaredError(), [])
+    assert float(constant.optimizer.learning_rate) == pytest.approx(0.01)
+    with pytest.raises(UsageError, match="known length"):
+        runs.make_trainer(config, model, keras.losses.MeanSquaredError(), [],
+                          train_data=data.repeat())
+
+
 def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
     """SIGKILL a real training process, resume it, and compare with a run
     that was never interrupted: the same history and the same weights."""
@@ -42,7 +63,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
 
     args = ["regression", "train", "--epochs", "3", "--batch-size", "16", "--units", "16",
             "--dropout", "0.1", "--checkpoint-every", "5", "--seed", "3", "--no-export",
-            "--quiet", "--patience", "none"]
+            "--quiet", "--patience", "none", "--lr-schedule", "cosine"]
     straight = run_cli(*args, "--run-dir", "straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-2000:]
 

@@ -204,13 +204,29 @@ class Experiment:
 
 def make_trainer(config: TaskConfig, model: keras.Model, loss: keras.losses.Loss,
                  metrics: Sequence[keras.metrics.Metric],
-                 strategy: tf.distribute.Strategy | None = None) -> Trainer:
-    """The shared loop with Adam and clipping as ``config.train`` says; the
-    optimizer is created under ``strategy``'s scope, like the model."""
+                 strategy: tf.distribute.Strategy | None = None, *,
+                 train_data: DataSource | None = None, epochs: int | None = None) -> Trainer:
+    """The shared loop with Adam, its schedule and clipping as ``config.train``
+    says; the optimizer is created under ``strategy``'s scope, like the model.
+
+    ``train_data`` and ``epochs`` (default ``config.train.epochs``) size a
+    decaying schedule: it reaches its end after that many epochs' steps.
+
+    Raises:
+        UsageError: If a decaying schedule has no training data of known length.
+    """
+    train = config.train
+    rate = train.learning_rate
+    if train.lr_schedule == "cosine":
+        data = train_data(0) if callable(train_data) else train_data
+        steps = -1 if data is None else int(data.cardinality())
+        if steps <= 0:
+            raise UsageError("lr_schedule 'cosine' needs training data of known length")
+        rate = keras.optimizers.schedules.CosineDecay(rate, steps * (epochs or train.epochs))
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        optimizer = keras.optimizers.Adam(config.train.learning_rate)
-    return Trainer(model, loss, optimizer, metrics, clip_norm=config.train.clip_norm,
+        optimizer = keras.optimizers.Adam(rate)
+    return Trainer(model, loss, optimizer, metrics, clip_norm=train.clip_norm,
                    strategy=strategy)
 
 
@@ -227,7 +243,8 @@ def fit(config: TaskConfig, exp: Experiment, run_dir: Path, *,
         The trainer (for ``evaluate``) and the history.
     """
     train = config.train
-    trainer = make_trainer(config, exp.model, exp.loss, exp.metrics, strategy)
+    trainer = make_trainer(config, exp.model, exp.loss, exp.metrics, strategy,
+                           train_data=exp.train_data)
     callbacks = [HistoryWriter(run_dir / "history.json")]
     if tensorboard:
         callbacks.append(TensorBoard(run_dir / "tensorboard"))
