@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rnnapps.layers import recurrent_layer
-from rnnapps.tasks.sentiment import bucket_by_length, trim_padding
+from rnnapps.tasks.sentiment import bucket_by_length, review_lengths, trim_padding
 from rnnapps.training import Diverged, Trainer
 
 
@@ -76,6 +76,10 @@ def test_length_buckets_keep_every_review_once_and_group_similar_lengths():
     assert all(len(set(lengths[i])) == 1 for _, i in batches)
     again = [i.numpy() for _, i in bucket_by_length(data, 7, 16)]
     assert all(np.array_equal(a, i) for a, (_, i) in zip(again, batches))
+    # Lengths counted once (as train does for every epoch) give the same batches.
+    counted = bucket_by_length(data, 7, 16, review_lengths(data.shuffle(200, seed=1)))
+    assert counted.cardinality() == len(batches)
+    assert all(np.array_equal(i.numpy(), b) for (_, i), (_, b) in zip(counted, batches))
 
 
 def test_nothing_retraces_across_epochs_and_a_short_last_batch():

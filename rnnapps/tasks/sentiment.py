@@ -72,14 +72,23 @@ def trim_padding(ids, labels):
     return ids[:, :tf.maximum(length, 1)], labels
 
 
-def bucket_by_length(reviews: tf.data.Dataset, seq_length: int,
-                     batch_size: int) -> tf.data.Dataset:
+def review_lengths(reviews: tf.data.Dataset) -> np.ndarray:
+    """The number of real (non-padding) tokens of each ``(ids, label)`` pair."""
+    return np.concatenate([np.count_nonzero(ids, axis=1) for ids, _ in
+                           reviews.batch(4096).as_numpy_iterator()] or [np.zeros(0)])
+
+
+def bucket_by_length(reviews: tf.data.Dataset, seq_length: int, batch_size: int,
+                     lengths: np.ndarray | None = None) -> tf.data.Dataset:
     """Batches ``(ids, label)`` pairs so each batch holds reviews of similar
-    length (8 buckets up to ``seq_length``), in the order the buckets fill."""
+    length (8 buckets up to ``seq_length``), in the order the buckets fill.
+
+    ``lengths`` (``review_lengths`` of the same reviews, in any order) saves
+    counting them again for every epoch's shuffle.
+    """
     bounds = sorted({seq_length * i // 8 + 1 for i in range(1, 8)})
     # How many batches that makes, so progress bars know the epoch's length.
-    lengths = np.concatenate([np.count_nonzero(ids, axis=1) for ids, _ in
-                              reviews.batch(4096).as_numpy_iterator()] or [np.zeros(0)])
+    lengths = review_lengths(reviews) if lengths is None else lengths
     counts = np.bincount(np.digitize(lengths, bounds), minlength=len(bounds) + 1)
     return reviews.bucket_by_sequence_length(
         lambda ids, label: tf.math.count_nonzero(ids, dtype=tf.int32), bounds,
@@ -88,12 +97,13 @@ def bucket_by_length(reviews: tf.data.Dataset, seq_length: int,
 
 
 def batch_reviews(reviews: tf.data.Dataset, batch_size: int,
-                  bucket_up_to: int | None = None) -> tf.data.Dataset:
+                  bucket_up_to: int | None = None,
+                  lengths: np.ndarray | None = None) -> tf.data.Dataset:
     """Batches ``(ids, label)`` pairs, each batch cut to its longest review;
     with ``bucket_up_to`` (the sequence length), reviews of similar length
-    share a batch (``bucket_by_length``)."""
+    share a batch (``bucket_by_length``, which takes ``lengths``)."""
     batches = (reviews.batch(batch_size) if bucket_up_to is None
-               else bucket_by_length(reviews, bucket_up_to, batch_size))
+               else bucket_by_length(reviews, bucket_up_to, batch_size, lengths))
     return batches.map(trim_padding)
 
 
@@ -179,13 +189,15 @@ def experiment(config: SentimentConfig, splits: dict[str, Reviews]) -> runs.Expe
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(train_reviews.texts.astype(str)).batch(1024))
     batch = config.train.batch_size
     train_ds = vectorize(vectorizer, train_reviews).cache()
+    bucket_up_to = config.data.seq_length if config.data.bucket_by_length else None
+    # Counted once: every epoch's shuffle holds the same reviews.
+    lengths = review_lengths(train_ds) if bucket_up_to else None
 
     def train_data(epoch: int) -> tf.data.Dataset:
         # One fixed shuffle per (seed, epoch): a resumed run sees the same batches.
         shuffled = train_ds.shuffle(len(train_reviews), seed=config.train.seed + epoch,
                                     reshuffle_each_iteration=False)
-        bucket_up_to = config.data.seq_length if config.data.bucket_by_length else None
-        return batch_reviews(shuffled, batch, bucket_up_to).prefetch(tf.data.AUTOTUNE)
+        return batch_reviews(shuffled, batch, bucket_up_to, lengths).prefetch(tf.data.AUTOTUNE)
 
     def batched(reviews: Reviews) -> tf.data.Dataset:
         return batch_reviews(vectorize(vectorizer, reviews), batch)
