@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -32,8 +33,13 @@ def machine() -> dict:
             "load_average": list(os.getloadavg())}
 
 
-def write_report(out: str | Path, report: dict) -> Path:
-    """Writes a benchmark's JSON result and says where."""
+def write_report(out: str | Path, report: dict, argv: list[str] | None = None) -> Path:
+    """Writes a benchmark's JSON result, led by the command that produced it
+    (``argv``: its arguments, default ``sys.argv[1:]``) and the machine it
+    ran on, and says where."""
+    args = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *args])
+    report = {"command": command, "machine": machine(), **report}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")

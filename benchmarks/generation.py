@@ -30,15 +30,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, machine, write_report  # noqa: E402
+from common import RESULTS, write_report  # noqa: E402
 
 SEED_TEXT = "ROMEO:\nBut soft, what light"
 
 
 def export_default_model(workdir: Path) -> Path:
     """Trains the default textgen model briefly on a generated corpus and exports it."""
-    from rnnapps.config import TextgenConfig
     from rnnapps.tasks import textgen
+    from rnnapps.tasks.textgen import TextgenConfig
     rng = np.random.default_rng(0)
     words = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), size=rng.integers(2, 8)))
              for _ in range(300)]
@@ -46,9 +46,9 @@ def export_default_model(workdir: Path) -> Path:
     corpus = workdir / "corpus.txt"
     corpus.write_text("ROMEO:\n" + "\n".join(lines) + "\n", encoding="utf-8")
     config = TextgenConfig().replace(corpus=str(corpus), epochs=1)
-    result = textgen.train(config, run_dir=workdir / "run", export_dir=workdir / "export",
-                           verbose=0)
-    return Path(result["export"])
+    run = textgen.train(config, run_dir=workdir / "run", export_dir=workdir / "export",
+                        verbose=0)
+    return run.export
 
 
 def python_loop(loaded, vocabulary: list[str], seed_text: str, length: int,
@@ -107,16 +107,14 @@ def main(argv=None) -> int:
                 f"{n} {v[-1]:.0f} chars/s" for n, v in rates.items()), flush=True)
     ratio = statistics.median(a / b for a, b in zip(rates["generate"],
                                                     rates["python_step_loop"]))
-    report = {"command": "python benchmarks/generation.py " + " ".join(
-                  sys.argv[1:] if argv is None else argv),
-              "machine": machine(), "model": config.get("model"), "length": args.length,
+    report = {"model": config.get("model"), "length": args.length,
               "repeats": args.repeats,
               "chars_per_s": {n: round(statistics.median(v), 1) for n, v in rates.items()},
               "raw_chars_per_s": {n: [round(x, 1) for x in v] for n, v in rates.items()},
               "ratio_generate_vs_python_loop": round(ratio, 2)}
     print(f"chars/s: generate {report['chars_per_s']['generate']:.0f}, python step loop "
           f"{report['chars_per_s']['python_step_loop']:.0f}; ratio {ratio:.1f}x")
-    write_report(args.out, report)
+    write_report(args.out, report, argv)
     return 0
 
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from common import DATA_DIR, RESULTS, machine, write_report  # noqa: E402
+from common import DATA_DIR, RESULTS, write_report  # noqa: E402
 
-from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig  # noqa: E402
+from rnnapps import registry  # noqa: E402
 
 POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws,hour,month"  # weather and calendar
 # Presets tuned for one dataset, used for it when the general name is asked for.
@@ -72,22 +72,17 @@ def score(task: str, result: dict) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=("sentiment", "textgen", "regression", "all"),
-                        default="all")
+    parser.add_argument("--task", choices=(*registry.TASKS, "all"), default="all")
     parser.add_argument("--preset", default="reference")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--out", type=Path, default=RESULTS / "quality")
     args = parser.parse_args(argv)
-    configs = {"sentiment": SentimentConfig, "textgen": TextgenConfig,
-               "regression": RegressionConfig}
-    import importlib
-
     for task, cases in runs(args.data_dir).items():
         if args.task not in (task, "all"):
             continue
-        module = importlib.import_module(f"rnnapps.tasks.{task}")
+        cls, runner = registry.config_class(task), registry.get_task(task)
         for dataset, overrides, goal in cases:
-            cls, preset = configs[task], DATASET_PRESETS.get((dataset, args.preset), args.preset)
+            preset = DATASET_PRESETS.get((dataset, args.preset), args.preset)
             cls.preset(preset)  # an unknown name stops here
             # The preset's settings win over the dataset's defaults (e.g. its window).
             config = cls().replace(**{**overrides, **cls.presets[preset]})
@@ -99,8 +94,9 @@ def main(argv=None) -> int:
                 teacher = None  # the previous round's export labels the unlabelled reviews
                 for r in range(SELF_TRAINING_ROUNDS.get((dataset, args.preset), 0) + 1):
                     config = config.replace(teacher=teacher) if teacher else config
-                    result = module.train(config, run_dir=Path(work) / f"run{r}",
-                                          export_dir=Path(work) / "saved_models", verbose=1)
+                    result = runner.train(config, run_dir=Path(work) / f"run{r}",
+                                          export_dir=Path(work) / "saved_models",
+                                          verbose=1).summary()
                     teacher = result["export"]
                     rounds.append({"test": result["test"], "val": result["val"],
                                    "train_seconds": result["train_seconds"]})
@@ -113,9 +109,8 @@ def main(argv=None) -> int:
                       "train_seconds": round(sum(r["train_seconds"] for r in rounds), 1),
                       "metrics": result,
                       **({"self_training_rounds": rounds} if len(rounds) > 1 else {}),
-                      "config": config.to_dict(), "machine": machine(),
-                      "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
-            path = write_report(args.out / f"{task}-{dataset}-{args.preset}.json", report)
+                      "config": config.to_dict()}
+            path = write_report(args.out / f"{task}-{dataset}-{args.preset}.json", report, argv)
             print(f"{task} {dataset} {args.preset}: {goal['metric']} = {value:.4f} "
                   f"(target {goal['target']}, {'reached' if reached else 'not reached'}), "
                   f"{wall / 60:.1f} min -> {path}")

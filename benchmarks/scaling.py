@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import RESULTS, machine, write_report
+from common import RESULTS, write_report
 
 from rnnapps.distribute import local_cluster
 
@@ -72,9 +72,7 @@ def main(argv=None) -> int:
             results[name]["speed_vs_one_device"] = round(speed, 3)
             print(f"{name:12} {results[name]['train_seconds']:8.1f} s  x{speed:.2f}  "
                   f"loss {results[name]['final_loss']:.6f}")
-    report = {"command": " ".join(["benchmarks/scaling.py", *(argv or sys.argv[1:])]),
-              "train": train, "results": results, "machine": machine()}
-    write_report(args.out, report)
+    write_report(args.out, {"train": train, "results": results}, argv)
     return 0
 
 

@@ -15,11 +15,9 @@ reviews served are ~230 words long (IMDB's mean), so the 200-token window is ful
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +29,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import RESULTS, machine, write_report  # noqa: E402
+from common import RESULTS, write_report  # noqa: E402
+
+from rnnapps import testing  # noqa: E402
 
 BATCHES = (1, 32, 256)
 
@@ -47,25 +47,20 @@ def make_reviews(n: int, seed: int = 0) -> list[str]:
 
 def write_archive(path: Path, per_label: int = 128) -> Path:
     """An ``aclImdb_v1.tar.gz`` in the published layout with generated reviews."""
-    with tarfile.open(path, "w:gz") as tar:
-        for split in ("train", "test"):
-            for label, stars in (("pos", 8), ("neg", 2)):
-                for i, text in enumerate(make_reviews(per_label, seed=len(split) * 10 + stars)):
-                    data = text.encode("utf-8")
-                    info = tarfile.TarInfo(f"aclImdb/{split}/{label}/{i}_{stars}.txt")
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
-    return path
+    texts = {label: make_reviews(per_label, seed=stars)
+             for label, stars in (("pos", 8), ("neg", 2))}
+    return testing.write_imdb_archive(path, lambda split, label, i, rng: texts[label][i],
+                                      per_label)
 
 
 def export_default_model(workdir: Path) -> Path:
-    from rnnapps.config import SentimentConfig
     from rnnapps.tasks import sentiment
+    from rnnapps.tasks.sentiment import SentimentConfig
     archive = write_archive(workdir / "aclImdb_v1.tar.gz")
     config = SentimentConfig().replace(data=str(archive), epochs=1)
-    result = sentiment.train(config, run_dir=workdir / "run", export_dir=workdir / "export",
-                             verbose=0)
-    return Path(result["export"])
+    run = sentiment.train(config, run_dir=workdir / "run", export_dir=workdir / "export",
+                          verbose=0)
+    return run.export
 
 
 def main(argv=None) -> int:
@@ -104,12 +99,10 @@ def main(argv=None) -> int:
                "p99_ms": round(float(np.percentile(latencies, 99)), 2),
                "mean_ms": round(float(np.mean(latencies)), 2), "calls": args.calls}
     print(f"one review: p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms")
-    report = {"command": "python benchmarks/serving.py " + " ".join(
-                  sys.argv[1:] if argv is None else argv),
-              "machine": machine(), "model": config.get("model"),
+    report = {"model": config.get("model"),
               "seq_length": config.get("data", {}).get("seq_length"),
               "latency_one_review": latency, "reviews_per_s": throughput}
-    write_report(args.out, report)
+    write_report(args.out, report, argv)
     return 0
 
 

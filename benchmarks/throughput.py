@@ -38,10 +38,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import DATA_DIR, RESULTS, machine, write_report  # noqa: E402
+from common import DATA_DIR, RESULTS, write_report  # noqa: E402
 
-from rnnapps.tasks import runs  # noqa: E402
-from rnnapps.training import Trainer  # noqa: E402
+from rnnapps.tasks.base import Experiment, make_trainer  # noqa: E402
+from rnnapps.training import Epochs, Trainer  # noqa: E402
 
 
 def imdb_ids(config, n: int, data_dir: Path) -> np.ndarray | None:
@@ -60,8 +60,8 @@ def imdb_ids(config, n: int, data_dir: Path) -> np.ndarray | None:
 
 # ------------------------------------------------------------------ tasks
 def sentiment_case(steps: int, data_dir: Path, preset: str):
-    from rnnapps.config import SentimentConfig
     from rnnapps.tasks import sentiment
+    from rnnapps.tasks.sentiment import SentimentConfig
     config = SentimentConfig.preset(preset)
     d, batch = config.data, config.train.batch_size
     n = steps * batch
@@ -85,8 +85,8 @@ def sentiment_case(steps: int, data_dir: Path, preset: str):
 
 
 def textgen_case(steps: int, data_dir: Path, preset: str):
-    from rnnapps.config import TextgenConfig
     from rnnapps.tasks import textgen
+    from rnnapps.tasks.textgen import TextgenConfig
     config = TextgenConfig.preset(preset)
     vocab, n = 65, steps * config.train.batch_size  # 65: Tiny Shakespeare's characters
     ids = np.random.default_rng(0).integers(0, vocab, size=(n, config.data.seq_length + 1))
@@ -98,8 +98,8 @@ def textgen_case(steps: int, data_dir: Path, preset: str):
 
 
 def regression_case(steps: int, data_dir: Path, preset: str):
-    from rnnapps.config import RegressionConfig
     from rnnapps.tasks import regression
+    from rnnapps.tasks.regression import RegressionConfig
     config = RegressionConfig.preset(preset)
     rng, n = np.random.default_rng(0), steps * config.train.batch_size
     x = rng.normal(size=(n, config.data.window, 1)).astype("float32")
@@ -132,7 +132,8 @@ def make_runner(variant: str, case, weights, dataset):
                 "steps_per_execution": model.steps_per_execution}
         return (lambda: model.fit(dataset, epochs=1, verbose=0)), info
     if variant == "loop":
-        trainer = runs.make_trainer(config, model, case["loss"](), case["metrics"]())
+        trainer = make_trainer(config, Experiment(model, case["loss"](), case["metrics"](),
+                                                  Epochs.of(dataset)))
     else:
         options = {"clip_norm": config.train.clip_norm}
         rest = variant[len("loop_"):]
@@ -226,9 +227,7 @@ def main(argv=None) -> int:
     tasks = list(CASES) if args.task == "all" else [args.task]
     variants = args.variants.split(",")
     default_steps = {"sentiment": 32, "textgen": 2, "regression": 200}
-    report = {"command": "python benchmarks/throughput.py " + " ".join(sys.argv[1:] if argv
-                                                                        is None else argv),
-              "machine": machine(), "tasks": {}}
+    report = {"load_average_start": list(os.getloadavg()), "tasks": {}}
     for name in tasks:
         print(f"{name}:", flush=True)
         res = bench_task(name, variants, args.repeats, args.steps or default_steps[name],
@@ -240,8 +239,7 @@ def main(argv=None) -> int:
                                                        res[f"ratio_vs_{ref}"].items())
                     for ref in ("fit",) if f"ratio_vs_{ref}" in res),
             flush=True)
-    report["machine"]["load_average_end"] = list(os.getloadavg())
-    write_report(args.out, report)
+    write_report(args.out, report, argv)
     return 0
 
 

@@ -34,7 +34,7 @@ from rnnapps.artifacts import ensure_dir
 from rnnapps.config import CELLS
 from rnnapps.errors import UsageError
 from rnnapps.layers import recurrent_layer
-from rnnapps.training import Diverged, History, Trainer
+from rnnapps.training import Diverged, Epochs, History, Trainer
 
 
 # ---------------------------------------------------------------- checks
@@ -184,7 +184,8 @@ def train_memory(model: keras.Model, length: int, *, epochs: int = 20,
         verbose: Passed to ``Trainer.fit``.
 
     Returns:
-        The training ``History`` (metrics ``loss``, ``acc``, ``val_loss``, ``val_acc``).
+        The training ``History`` (its ``history`` holds ``loss``, ``acc``, ``val_loss``,
+        ``val_acc``).
     """
     def train_data(epoch: int) -> tf.data.Dataset:
         return _memory_dataset(seed * 10_000 + epoch + 1, steps_per_epoch, batch_size,
@@ -195,8 +196,8 @@ def train_memory(model: keras.Model, length: int, *, epochs: int = 20,
     trainer = Trainer(model, _loss(), keras.optimizers.Adam(learning_rate),
                       [keras.metrics.SparseCategoricalAccuracy(name="acc")],
                       clip_norm=clip_norm)
-    return trainer.fit(train_data, val_data, epochs=epochs, monitor="val_acc",
-                       patience=patience, verbose=verbose)
+    return trainer.fit(Epochs(train_data, steps_per_epoch), val_data, epochs=epochs,
+                       monitor="val_acc", patience=patience, verbose=verbose)
 
 
 def memory_experiment(cells: Sequence[str], lengths: Sequence[int], *, units: int = 32,
@@ -234,7 +235,8 @@ def memory_experiment(cells: Sequence[str], lengths: Sequence[int], *, units: in
             model = build_model(cell, symbols + distractors, symbols, units=units, seed=seed)
             start = time.perf_counter()
             try:
-                accs = train_memory(model, length, seed=seed, **train_options).metrics["val_acc"]
+                history = train_memory(model, length, seed=seed, **train_options)
+                accs = history.history["val_acc"]
             except Diverged:  # one diverging run (e.g. no clipping) should not end the table
                 accs = []
             solved = next((i + 1 for i, a in enumerate(accs) if a >= threshold), None)

@@ -8,13 +8,20 @@ vocabulary. Loading needs TensorFlow only.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import keras
 import tensorflow as tf
 
-from rnnapps.artifacts import read_model_metadata, write_json, write_text, write_versioned_dir
+from rnnapps.artifacts import (
+    read_json,
+    read_model_metadata,
+    write_json,
+    write_text,
+    write_versioned_dir,
+)
 from rnnapps.errors import UsageError
 
 Endpoint = tuple[str, Callable, Sequence[tf.TensorSpec]]
@@ -69,3 +76,47 @@ def load_saved_model(model_dir: str | Path, task: str) -> tuple[Any, dict, Path]
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UsageError(f"cannot load SavedModel {path}: {first}") from None
     return loaded, config, path
+
+
+@dataclasses.dataclass(frozen=True)
+class Predictor:
+    """An export loaded once: the SavedModel object and what lies beside it.
+
+    Attributes:
+        loaded: What ``tf.saved_model.load`` returned (call its signatures).
+        config: The run's config, as a dict.
+        path: The version directory.
+    """
+
+    loaded: Any
+    config: dict
+    path: Path
+
+    def file(self, name: str) -> Any:
+        """A file beside the SavedModel: JSON for ``.json`` names, else text."""
+        path = self.path / name
+        return read_json(path) if name.endswith(".json") else path.read_text(encoding="utf-8")
+
+
+_OPEN: dict[tuple[str, float], Predictor] = {}
+
+
+def open_export(model_dir: str | Path, task: str) -> Predictor:
+    """Loads an export of ``task`` once; later calls for the same version reuse it.
+
+    A SavedModel takes seconds to load, and ``predict`` may be called for
+    every request, so loaded versions are kept (keyed by their directory and
+    its modification time: a re-written version is loaded again).
+
+    Args:
+        model_dir: A version directory or its parent (latest version).
+        task: The task the model must belong to.
+
+    Raises:
+        UsageError: If the directory is not a loadable SavedModel of ``task``.
+    """
+    path, _ = read_model_metadata(model_dir, task)
+    key = (str(path.resolve()), (path / "saved_model.pb").stat().st_mtime)
+    if key not in _OPEN:
+        _OPEN[key] = Predictor(*load_saved_model(path, task))
+    return _OPEN[key]

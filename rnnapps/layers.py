@@ -1,18 +1,17 @@
-"""Recurrent layer factory: one name for each cell type, ours included."""
+"""Recurrent layer factory: one name for each cell type, ours included.
+
+The names come from one table, ``rnnapps.registry.CELLS``: an entry is a
+Keras recurrent layer (which keeps Keras's fused kernels) or a cell class,
+wrapped here in ``keras.layers.RNN``.
+"""
 
 from __future__ import annotations
 
 import keras
 
-from rnnapps.cells import ElmanCell
-from rnnapps.config import CELLS, RNNConfig
+from rnnapps.config import RNNConfig
 from rnnapps.errors import UsageError
-
-_KERAS_LAYERS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
+from rnnapps.registry import CELLS, resolve
 
 
 def recurrent_layer(cell: str, units: int, *, return_sequences: bool = False,
@@ -42,14 +41,14 @@ def recurrent_layer(cell: str, units: int, *, return_sequences: bool = False,
         raise UsageError(f"cell must be one of {', '.join(CELLS)}; got {cell!r}")
     if not isinstance(units, int) or units <= 0:
         raise UsageError(f"units must be a positive integer, got {units!r}")
-    common = dict(return_sequences=return_sequences, return_state=return_state)
-    if cell == "elman":
-        layer = keras.layers.RNN(
-            ElmanCell(units, dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed),
-            **common, name=None if bidirectional else name)
-    else:
-        layer = _KERAS_LAYERS[cell](units, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                                    seed=seed, **common, name=None if bidirectional else name)
+    kind = resolve(CELLS[cell])
+    common = dict(return_sequences=return_sequences, return_state=return_state,
+                  name=None if bidirectional else name)
+    options = dict(dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
+    if issubclass(kind, keras.layers.RNN):  # a whole recurrent layer, e.g. keras.layers.LSTM
+        layer = kind(units, **options, **common)
+    else:  # a cell: one step, run over time by keras.layers.RNN
+        layer = keras.layers.RNN(kind(units, **options), **common)
     return keras.layers.Bidirectional(layer, name=name) if bidirectional else layer
 
 

@@ -3,25 +3,24 @@
 A task's search space is declared once, as ``search_space`` on its config
 class. ``TaskHyperModel.build(hp)`` maps ``hp`` -> config -> the task's
 ``experiment`` (data + model); ``fit`` trains with ``Trainer`` (never
-``model.fit``) and reports every epoch's metrics to the tuner, so Hyperband
-and the tuner's best-epoch bookkeeping work as with Keras's own loop.
+``model.fit``) and hands the tuner's Keras callbacks to it, so Hyperband and
+the tuner's best-epoch bookkeeping work as with Keras's own loop.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import keras
 import keras_tuner
 
+from rnnapps import registry
 from rnnapps.artifacts import ensure_dir, write_json
 from rnnapps.config import Bool, Choice, Float, Int, TaskConfig
-from rnnapps.errors import UsageError
-from rnnapps.tasks import runs
-from rnnapps.training import Callback, Diverged, higher_is_better
+from rnnapps.errors import Diverged, UsageError
+from rnnapps.tasks.base import Task, make_trainer
+from rnnapps.training import metric_direction
 
 TUNERS = ("random", "bayesian", "hyperband")
 
@@ -39,22 +38,36 @@ def sample(hp: keras_tuner.HyperParameters, name: str, spec: Any) -> Any:
     raise TypeError(f"unknown search-space spec for {name}: {spec!r}")
 
 
-class _ToKerasCallbacks(Callback):
-    """Feeds the tuner's Keras callbacks from the shared loop's epoch hooks."""
+class _ShiftEpochs(keras.callbacks.Callback):
+    """Hands the tuner's callbacks epochs counted from ``initial_epoch``.
 
-    def __init__(self, callbacks, model: keras.Model, initial_epoch: int):
-        self.callbacks = list(callbacks)
-        self.offset = initial_epoch - 1  # Keras counts epochs from 0
-        for callback in self.callbacks:
-            callback.set_model(model)
+    Hyperband continues a trial of an earlier bracket for the epochs it lacks;
+    Keras's ``fit(initial_epoch=k)`` would number them from k, so we do too.
+    """
 
-    def on_epoch_begin(self, epoch):
-        for callback in self.callbacks:
-            callback.on_epoch_begin(epoch + self.offset)
+    def __init__(self, callbacks, offset: int):
+        super().__init__()
+        self.inner = keras.callbacks.CallbackList(list(callbacks))
+        self.offset = offset
 
-    def on_epoch_end(self, epoch, logs):
-        for callback in self.callbacks:
-            callback.on_epoch_end(epoch + self.offset, dict(logs))
+    def set_model(self, model):
+        super().set_model(model)
+        self.inner.set_model(model)
+
+    def on_train_begin(self, logs=None):
+        self.inner.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        self.inner.on_train_end(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.inner.on_epoch_begin(epoch + self.offset, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.inner.on_epoch_end(epoch + self.offset, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.inner.on_train_batch_end(batch, logs)
 
 
 class TaskHyperModel(keras_tuner.HyperModel):
@@ -64,14 +77,13 @@ class TaskHyperModel(keras_tuner.HyperModel):
     so every trial starts from the weights its config determines.
 
     Args:
-        task: The task module (``load``, ``experiment``); or any object with an
-            ``experiment(config, raw)`` function.
+        task: The ``Task`` (or any object with an ``experiment(config, raw)`` method).
         base: The config whose searched fields ``hp`` replaces.
         raw: The task's loaded data (``task.load(base)``), shared by all trials.
         objective: The metric the search optimises, e.g. ``val_loss``.
     """
 
-    def __init__(self, task: ModuleType, base: TaskConfig, raw: Any, objective: str):
+    def __init__(self, task: Task, base: TaskConfig, raw: Any, objective: str):
         super().__init__(name=base.task)
         self.task, self.base, self.raw, self.objective = task, base, raw, objective
         self._experiment = None
@@ -101,24 +113,23 @@ class TaskHyperModel(keras_tuner.HyperModel):
             raise RuntimeError("fit() must follow build() for the same trial")
         config = self.config(hp)
         epochs = max(1, epochs - initial_epoch)
-        trainer = runs.make_trainer(config, model, exp.loss, exp.metrics,
-                                    train_data=exp.train_data, epochs=epochs)
+        trainer = make_trainer(config, exp, epochs=epochs)
         try:
             history = trainer.fit(
-                exp.train_data, exp.val_data, epochs=epochs,
-                monitor=self.objective, patience=config.train.patience,
-                callbacks=[_ToKerasCallbacks(callbacks, model, initial_epoch)],
-                verbose=verbose)
+                exp.train_data, exp.val_data, epochs=epochs, monitor=self.objective,
+                monitor_mode=self.base.train.monitor_mode, patience=config.train.patience,
+                callbacks=[_ShiftEpochs(callbacks, initial_epoch)] if initial_epoch
+                else list(callbacks), verbose=verbose)
         except Diverged as err:
             raise keras_tuner.errors.FailedTrialError(str(err)) from None
         best = (history.best_epoch or history.epochs) - 1
-        return {name: values[best] for name, values in history.metrics.items()}
+        return {name: values[best] for name, values in history.history.items()}
 
 
 def make_tuner(hypermodel: TaskHyperModel, tuner: str, directory: str | Path, *,
                max_trials: int, max_epochs: int, seed: int) -> keras_tuner.Tuner:
     """Builds (or reloads, to resume) a tuner writing to ``directory``."""
-    direction = "max" if higher_is_better(hypermodel.objective) else "min"
+    direction = metric_direction(hypermodel.objective, hypermodel.base.train.monitor_mode)
     directory = Path(directory)
     common = dict(objective=keras_tuner.Objective(hypermodel.objective, direction),
                   directory=str(directory.parent), project_name=directory.name,
@@ -132,7 +143,7 @@ def make_tuner(hypermodel: TaskHyperModel, tuner: str, directory: str | Path, *,
     raise UsageError(f"tuner must be one of {', '.join(TUNERS)}; got {tuner!r}")
 
 
-def tune(task: str | ModuleType, base: TaskConfig, *, tuner: str = "hyperband",
+def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
          max_trials: int = 10, max_epochs: int = 3, directory: str | Path | None = None,
          objective: str | None = None, verbose: int = 1) -> dict:
     """Searches the task's hyperparameters and writes ``best_config.json``.
@@ -141,7 +152,7 @@ def tune(task: str | ModuleType, base: TaskConfig, *, tuner: str = "hyperband",
     are kept and only the missing ones run.
 
     Args:
-        task: A task name (``"sentiment"``) or module.
+        task: A task name (``"sentiment"``) or ``Task``.
         base: Settings of everything not searched (data paths, seed, ...).
         tuner: ``random``, ``bayesian`` or ``hyperband``.
         max_trials: Trials for random and bayesian search (Hyperband's count
@@ -149,7 +160,8 @@ def tune(task: str | ModuleType, base: TaskConfig, *, tuner: str = "hyperband",
         max_epochs: Epochs per trial (Hyperband: the most for any trial).
         directory: Where the tuner keeps its state and the results go
             (default ``tuning/<task>``).
-        objective: The metric to optimise (default: the task's ``objective``).
+        objective: The metric to optimise (default: the task's ``objective``);
+            ``base.train.monitor_mode`` says whether it should fall or rise.
         verbose: 1 prints progress and the summary table.
 
     Returns:
@@ -163,12 +175,13 @@ def tune(task: str | ModuleType, base: TaskConfig, *, tuner: str = "hyperband",
     for name, value in (("max_trials", max_trials), ("max_epochs", max_epochs)):
         if value < 1:
             raise UsageError(f"{name} must be >= 1, got {value}")
-    module = importlib.import_module(f"rnnapps.tasks.{task}") if isinstance(task, str) else task
+    task = registry.get_task(task) if isinstance(task, str) else task
     objective = objective or type(base).objective
     if not objective.startswith("val_"):
         raise UsageError(f"objective must be a validation metric (val_...), got {objective!r}")
+    metric_direction(objective, base.train.monitor_mode)  # known before any trial runs
     directory = ensure_dir(directory or Path("tuning") / base.task)
-    hypermodel = TaskHyperModel(module, base, module.load(base), objective)
+    hypermodel = TaskHyperModel(task, base, task.load(base, verbose), objective)
     search = make_tuner(hypermodel, tuner, directory / "search", max_trials=max_trials,
                         max_epochs=max_epochs, seed=base.train.seed)
     search.search(epochs=max_epochs, verbose=verbose)
@@ -181,7 +194,7 @@ def tune(task: str | ModuleType, base: TaskConfig, *, tuner: str = "hyperband",
     best_config.save(directory / "best_config.json")
     write_json(directory / "trials.json", trials)
     if verbose:
-        print(format_table(trials, objective))
+        print(format_table(trials, objective, base.train.monitor_mode))
         print(f"best config: {directory / 'best_config.json'}")
     return {"best_config": str(directory / "best_config.json"),
             "best": {"objective": objective, **next(t for t in trials
@@ -200,9 +213,10 @@ def trial_table(search: keras_tuner.Tuner) -> list[dict]:
             for t in sorted(search.oracle.trials.values(), key=lambda t: t.trial_id)]
 
 
-def format_table(trials: list[dict], objective: str) -> str:
-    """The trials as an aligned text table, best score first."""
-    reverse = higher_is_better(objective)
+def format_table(trials: list[dict], objective: str, mode: str = "auto") -> str:
+    """The trials as an aligned text table, best score first (``mode`` as
+    ``metric_direction`` takes it)."""
+    reverse = metric_direction(objective, mode) == "max"
     ordered = sorted(trials, key=lambda t: (t["score"] is None,
                                             (-1 if reverse else 1) * (t["score"] or 0)))
     names = sorted({k for t in trials for k in t["values"] if not k.startswith("tuner/")})

@@ -3,17 +3,17 @@ that run the real command line or a TensorFlow-only interpreter."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import textwrap
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from rnnapps import testing
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # CI replays the same examples every run (a failure there is reproducible);
@@ -37,25 +37,13 @@ def write_imdb_archive(path: Path, per_label: int = 24, splits=("train", "test")
     """Writes an ``aclImdb_v1.tar.gz`` in the published layout, with an
     unlabelled ``train/unsup`` folder and url files as the real one has.
     Test reviews end with ``test_word``, which no training review contains."""
-    with tarfile.open(path, "w:gz") as tar:
-        def add(name, text):
-            data = text.encode("utf-8")
-            info = tarfile.TarInfo(f"aclImdb/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+    def review(split, label, i, rng):
+        phrases = POSITIVE if label == "pos" else NEGATIVE
+        text = f"{phrases[i % 4]}.<br /><br />{phrases[(i + 1) % 4]}!"
+        return text + (f" {test_word}" if split == "test" else "")
 
-        add("README", "Large Movie Review Dataset (test fixture)\n")
-        for split in splits:
-            add(f"{split}/urls_pos.txt", "http://example.invalid\n")
-            for label in labels:
-                phrases = POSITIVE if label == "pos" else NEGATIVE
-                for i in range(per_label):
-                    text = f"{phrases[i % 4]}.<br /><br />{phrases[(i + 1) % 4]}!"
-                    text += f" {test_word}" if split == "test" else ""
-                    add(f"{split}/{label}/{i}_{8 if label == 'pos' else 2}.txt", text)
-        if unlabelled:
-            add("train/unsup/0_0.txt", "an unlabelled review")
-    return path
+    return testing.write_imdb_archive(path, review, per_label, splits=splits, labels=labels,
+                                      unlabelled=int(unlabelled))
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,11 @@ from collections import Counter
 
 import pytest
 
-from rnnapps.config import RegressionConfig, SentimentConfig, TextgenConfig, iter_options
+from rnnapps.config import iter_options
 from rnnapps.errors import UsageError
+from rnnapps.tasks.regression import RegressionConfig
+from rnnapps.tasks.sentiment import SentimentConfig
+from rnnapps.tasks.textgen import TextgenConfig
 
 
 def test_json_round_trip(tmp_path):

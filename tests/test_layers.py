@@ -26,7 +26,7 @@ def test_each_cell_builds_stacks_and_trains_a_step(cell):
     before = [w.numpy().copy() for w in model.trainable_weights]
     history = trainer.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(8), epochs=1,
                           monitor="loss", verbose=0)
-    assert np.isfinite(history.metrics["loss"][0])
+    assert np.isfinite(history.history["loss"][0])
     assert all(not np.allclose(b, w.numpy()) for b, w in zip(before, model.trainable_weights))
 
 
@@ -72,8 +72,8 @@ def test_masked_max_pooling_ignores_padded_steps():
 
 def test_sentiment_model_with_pairs_and_max_pooling_ignores_padding(tmp_path):
     """More padding changes nothing, and the model round-trips through ``.keras``."""
-    from rnnapps.config import SentimentConfig
     from rnnapps.tasks import sentiment
+    from rnnapps.tasks.sentiment import SentimentConfig
 
     config = SentimentConfig().replace(max_tokens=30, seq_length=6, embedding_dim=4,
                                        units=4, layers=2, cell="gru", bidirectional=True,

@@ -43,8 +43,8 @@ def train(cell, epochs=2, trim=False, **options):
 
 def assert_same_training(a, b, rtol):
     (_, history_a, weights_a), (_, history_b, weights_b) = a, b
-    for name, values in history_a.metrics.items():
-        np.testing.assert_allclose(history_b.metrics[name], values, rtol=rtol, atol=rtol)
+    for name, values in history_a.history.items():
+        np.testing.assert_allclose(history_b.history[name], values, rtol=rtol, atol=rtol)
     for wa, wb in zip(weights_a, weights_b):
         np.testing.assert_allclose(wb, wa, rtol=rtol, atol=rtol)
 

@@ -99,8 +99,7 @@ def test_character_lookup_round_trips_and_maps_unseen_characters_to_oov(train, o
 @settings(max_examples=20, deadline=None)
 @given(texts=st.lists(st.text(max_size=80), min_size=1, max_size=8))
 def test_review_vectorisation_has_a_fixed_length_and_valid_ids(texts):
-    from rnnapps.config import SentimentConfig
-    from rnnapps.tasks.sentiment import make_vectorizer
+    from rnnapps.tasks.sentiment import SentimentConfig, make_vectorizer
 
     config = SentimentConfig().replace(max_tokens=20, seq_length=7)
     vectorizer = make_vectorizer(config, vocabulary=["", "[UNK]", "good", "bad", "film"])

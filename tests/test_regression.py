@@ -16,9 +16,9 @@ from test_series_data import write_series_csv
 
 from conftest import run_cli, run_tensorflow_only
 from rnnapps.cli import main
-from rnnapps.config import RegressionConfig
 from rnnapps.data.series import Encoder, window_starts, windows
 from rnnapps.tasks import regression
+from rnnapps.tasks.regression import RegressionConfig
 
 FEATURES = "temp,wind"
 
@@ -29,7 +29,7 @@ def synthetic_run(tmp_path_factory):
     config = RegressionConfig().replace(signal_length=1200, window=24, units=32, epochs=12,
                                         batch_size=32, learning_rate=3e-3, season=120)
     result = regression.train(config, run_dir=root / "run", export_dir=root / "saved",
-                              verbose=0)
+                              verbose=0).summary()
     return config, result
 
 
@@ -41,7 +41,7 @@ def csv_run(tmp_path_factory):
                                         date_column="time", window=12, horizon=3,
                                         season=24, units=16, epochs=3)
     result = regression.train(config, run_dir=root / "run", export_dir=root / "saved",
-                              verbose=0)
+                              verbose=0).summary()
     return config, result, path
 
 
@@ -199,8 +199,8 @@ def test_loss_option_trains_on_absolute_error():
     import keras
 
     config = RegressionConfig().replace(signal_length=300, window=12, units=4, loss="mae")
-    experiment = regression.experiment(config, regression.load(config))
+    experiment = regression.TASK.experiment(config, regression.TASK.load(config))
     assert isinstance(experiment.loss, keras.losses.MeanAbsoluteError)
-    x, y = next(iter(experiment.train_data(0)))
+    x, y = next(iter(experiment.train_data.dataset(0)))
     np.testing.assert_allclose(experiment.loss(y, experiment.model(x)),
                                np.mean(np.abs(y - experiment.model(x))), rtol=1e-6)

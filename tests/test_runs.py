@@ -5,8 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from rnnapps.config import RegressionConfig
-from rnnapps.tasks import regression, runs
+from rnnapps.tasks import regression
+from rnnapps.tasks.base import WEIGHTS, Experiment, make_trainer
+from rnnapps.tasks.regression import RegressionConfig
+from rnnapps.training import Epochs
 
 
 def test_the_same_seed_gives_the_same_run_twice(tmp_path):
@@ -17,16 +19,16 @@ def test_the_same_seed_gives_the_same_run_twice(tmp_path):
     histories = [json.loads((tmp_path / f"run{i}" / "history.json").read_text())
                  for i in (1, 2)]
     assert histories[0] == histories[1]
-    assert results[0]["test"] == results[1]["test"]
+    assert results[0].metrics["test"] == results[1].metrics["test"]
     models = [regression.build_model(config, 1) for _ in (1, 2)]
     for i, model in enumerate(models, start=1):
-        model.load_weights(tmp_path / f"run{i}" / runs.WEIGHTS)
+        model.load_weights(tmp_path / f"run{i}" / WEIGHTS)
     for a, b in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_array_equal(a, b)
 
     other = regression.train(config.replace(seed=8), run_dir=tmp_path / "run3",
                              export_dir=None, verbose=0)
-    assert other["test"] != results[0]["test"]  # the seed matters
+    assert other.metrics["test"] != results[0].metrics["test"]  # the seed matters
 
 
 def test_cosine_schedule_decays_to_zero_over_the_runs_steps():
@@ -38,19 +40,19 @@ def test_cosine_schedule_decays_to_zero_over_the_runs_steps():
     config = RegressionConfig().replace(learning_rate=0.01, epochs=4, lr_schedule="cosine")
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     data = tf.data.Dataset.from_tensor_slices((np.zeros((50, 3)), np.zeros(50))).batch(10)
-    trainer = runs.make_trainer(config, model, keras.losses.MeanSquaredError(), [],
-                                train_data=lambda epoch: data)
+    def experiment(train_data):
+        return Experiment(model, keras.losses.MeanSquaredError(), [], train_data)
+
+    trainer = make_trainer(config, experiment(Epochs.of(data)))
     rates = []
     for step in (0, 10, 20):  # 5 steps per epoch, 4 epochs
         trainer.optimizer.iterations.assign(step)
         rates.append(float(trainer.optimizer.learning_rate))
     assert rates == pytest.approx([0.01, 0.005, 0.0])
-    constant = runs.make_trainer(config.replace(lr_schedule="constant"), model,
-                                 keras.losses.MeanSquaredError(), [])
+    constant = make_trainer(config.replace(lr_schedule="constant"), experiment(Epochs.of(data)))
     assert float(constant.optimizer.learning_rate) == pytest.approx(0.01)
     with pytest.raises(UsageError, match="known length"):
-        runs.make_trainer(config, model, keras.losses.MeanSquaredError(), [],
-                          train_data=data.repeat())
+        make_trainer(config, experiment(Epochs.of(data.repeat())))
 
 
 def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
@@ -97,7 +99,7 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_result(tmp_path):
     config = RegressionConfig.load(killed / "config.json")
     models = [regression.build_model(config, 1) for _ in range(2)]
     for model, d in zip(models, ("straight", "killed")):
-        model.load_weights(tmp_path / d / runs.WEIGHTS)
+        model.load_weights(tmp_path / d / WEIGHTS)
     for a, b in zip(models[0].get_weights(), models[1].get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 

@@ -9,8 +9,8 @@ import pytest
 
 from conftest import run_cli, run_tensorflow_only
 from rnnapps import cli
-from rnnapps.config import SentimentConfig
 from rnnapps.data.imdb import Reviews
+from rnnapps.tasks.sentiment import SentimentConfig
 
 TINY = ["--units", "8", "--layers", "1", "--embedding-dim", "8", "--max-tokens", "60",
         "--bigram-buckets", "97", "--pooling", "max",
@@ -118,12 +118,12 @@ def test_self_training_adds_the_unlabelled_reviews_with_the_teachers_probabiliti
     teacher = trained[0] / "saved_models" / "sentiment" / "1"
     config = SentimentConfig.load(trained[0] / "run" / "config.json").replace(
         teacher=str(teacher), epochs=1)
-    pseudo = sentiment.load(config)["pseudo"]
+    pseudo = sentiment.TASK.load(config)["pseudo"]
     assert list(pseudo.texts) == ["an unlabelled review"]  # the archive's train/unsup
     np.testing.assert_allclose(pseudo.labels, sentiment.predict(teacher, pseudo.texts))
 
-    result = sentiment.train(config, run_dir=tmp_path / "run", export_dir=None, verbose=0)
-    assert result["data"] == {"train_reviews": 38, "pseudo_labelled": 1}
+    run = sentiment.train(config, run_dir=tmp_path / "run", export_dir=None, verbose=0)
+    assert run.metrics["data"] == {"train_reviews": 38, "pseudo_labelled": 1}
     # The unlabelled text is training text: its words join the vocabulary.
     assert "unlabelled" in (tmp_path / "run" / "vocabulary.txt").read_text().split("\n")
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnapps.config import RegressionConfig
 from rnnapps.data.series import (
     Encoder,
     load_csv,
@@ -19,6 +18,7 @@ from rnnapps.data.series import (
     windows,
 )
 from rnnapps.errors import UsageError
+from rnnapps.tasks.regression import RegressionConfig
 
 WIND_EFFECT = {"N": 2.0, "S": -2.0, "E": 0.0, "W": 5.0}
 

@@ -15,9 +15,9 @@ import pytest
 
 from conftest import SHARED_DATA, run_tensorflow_only
 from rnnapps import cli
-from rnnapps.config import TextgenConfig
 from rnnapps.data.text import load_text, read_corpus, split_text
 from rnnapps.errors import UsageError
+from rnnapps.tasks.textgen import TextgenConfig
 
 PERIOD = "the cat sat on the mat. "
 SHAKESPEARE_LIKE = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
@@ -41,8 +41,9 @@ def trained(tmp_path_factory, textgen):
                                      embedding_dim=16, epochs=15, batch_size=8,
                                      learning_rate=0.02)
     result = textgen.train(config, run_dir=root / "run", export_dir=root / "saved_models",
-                           verbose=0)
-    _, model, vocabulary = textgen.load_run(root / "run")
+                           verbose=0).summary()
+    run = textgen.load_run(root / "run")
+    model, vocabulary = run.model, run.files["vocabulary.json"]
     return {"result": result, "run_dir": root / "run", "export": result["export"],
             "generator": textgen.TextGenerator(model, vocabulary), "model": model,
             "vocabulary": vocabulary, "root": root}

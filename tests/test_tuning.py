@@ -9,8 +9,11 @@ import pytest
 import tensorflow as tf
 
 from rnnapps import cli
-from rnnapps.config import Choice, RegressionConfig, SentimentConfig
-from rnnapps.tasks import runs
+from rnnapps.config import Choice
+from rnnapps.tasks.base import Experiment
+from rnnapps.tasks.regression import RegressionConfig
+from rnnapps.tasks.sentiment import SentimentConfig
+from rnnapps.training import Epochs
 from rnnapps.tuning import format_table, tune
 
 TINY = dict(units=8, layers=1, embedding_dim=8, max_tokens=60, seq_length=16, batch_size=16)
@@ -70,10 +73,11 @@ def _diverging_task():
         ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
         model = keras.Sequential([keras.Input((4, 1)), keras.layers.SimpleRNN(config.model.units),
                                   keras.layers.Dense(1)])
-        return runs.Experiment(model, keras.losses.MeanSquaredError(), [], ds, ds)
+        return Experiment(model, keras.losses.MeanSquaredError(), [], Epochs.of(ds), ds)
 
     x = np.random.default_rng(0).normal(size=(64, 4, 1)).astype("float32")
-    return types.SimpleNamespace(load=lambda config: (x, x.sum(axis=1)), experiment=experiment)
+    return types.SimpleNamespace(load=lambda config, verbose=1: (x, x.sum(axis=1)),
+                                 experiment=experiment)
 
 
 def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path):

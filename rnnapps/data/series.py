@@ -157,9 +157,35 @@ def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
             feature with text in it, or unparsable or repeated dates.
     """
     path = resolve_csv(path)
-    header, rows = _read_rows(path)
     features = list(features)
+    cells = _read_columns(path, target, features, date_column)
+    times = None
+    if date_column:
+        times, cells = _sort_by_time(cells, date_column)
+    numeric, kinds, filled = {}, {}, {}
+    for name in [target, *features]:
+        column = _numeric_column(cells[name], name, name == target, categorical, path)
+        kinds[name] = "numeric" if column is not None else "categorical"
+        if column is not None:
+            numeric[name], count = _interpolate(column)
+            if name == target:
+                missing_target = np.isnan(column)
+            if count:
+                filled[name] = count
+    categories = {}
+    for name in features:
+        if kinds[name] == "categorical":
+            categories[name], count = _fill_categories(cells[name], name, path)
+            if count:
+                filled[name] = count
+    return Series(target, numeric, categories, ~missing_target, times, filled, str(path))
+
+
+def _read_columns(path: Path, target: str, features: list[str],
+                  date_column: str | None) -> dict[str, np.ndarray]:
+    """The stripped cells of the columns used, each named once in the header."""
     wanted = [target, *features] + ([date_column] if date_column else [])
+    header, rows = _read_rows(path)
     for name in wanted:
         if name not in header:
             raise UsageError(f"column {name!r} not in {path.name}; its columns are: "
@@ -171,57 +197,42 @@ def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
         if header.count(name) > 1:
             raise UsageError(f"column {name!r} appears {header.count(name)} times in "
                              f"{path.name}")
-    cells = {name: np.array([row[header.index(name)].strip() for row in rows], dtype=object)
-             for name in wanted}
+    return {name: np.array([row[header.index(name)].strip() for row in rows], dtype=object)
+            for name in wanted}
 
-    times = None
-    if date_column:
-        times = _parse_times(cells[date_column], date_column)
-        order = np.argsort(times, kind="stable")
-        times = times[order]
-        cells = {name: column[order] for name, column in cells.items()}
-        repeated = times[1:][times[1:] == times[:-1]]
-        if repeated.size:
-            raise UsageError(f"column {date_column!r} repeats the time stamp {repeated[0]}: "
-                             "one row per time step is needed")
 
-    numeric: dict[str, np.ndarray] = {}
-    kinds: dict[str, str] = {}
-    filled: dict[str, int] = {}
-    missing_target = None
-    for name in [target, *features]:
-        values, bad = _parse_numbers(cells[name])
-        if categorical is not None:
-            is_categorical = name in categorical
-        else:
-            is_categorical = name != target and bad is not None
-            if is_categorical:
-                _reject_stray_text(name, values, bad)
+def _sort_by_time(cells: dict, date_column: str) -> tuple[np.ndarray, dict]:
+    """Parses the time stamps and sorts every column by them; refuses repeats."""
+    times = _parse_times(cells[date_column], date_column)
+    order = np.argsort(times, kind="stable")
+    times = times[order]
+    repeated = times[1:][times[1:] == times[:-1]]
+    if repeated.size:
+        raise UsageError(f"column {date_column!r} repeats the time stamp {repeated[0]}: "
+                         "one row per time step is needed")
+    return times, {name: column[order] for name, column in cells.items()}
+
+
+def _numeric_column(cells: np.ndarray, name: str, is_target: bool,
+                    categorical: Sequence[str] | None, path: Path) -> np.ndarray | None:
+    """The column as floats (NaN where missing), or None if it is categorical."""
+    values, bad = _parse_numbers(cells)
+    if categorical is not None:
+        is_categorical = name in categorical
+    else:
+        is_categorical = not is_target and bad is not None
         if is_categorical:
-            kinds[name] = "categorical"
-            continue
-        if bad is not None:
-            line, text = bad
-            role = "target" if name == target else "feature"
-            raise UsageError(f"{role} column {name!r} is not numeric: line {line} of "
-                             f"{path.name} has {text!r}")
-        if np.isnan(values).all():
-            raise UsageError(f"column {name!r} has no values in {path.name}: all "
-                             f"{len(values)} cells are missing")
-        if name == target:
-            missing_target = np.isnan(values)
-        numeric[name], count = _interpolate(values)
-        kinds[name] = "numeric"
-        if count:
-            filled[name] = count
-
-    categories = {}
-    for name in features:
-        if kinds[name] == "categorical":
-            categories[name], count = _fill_categories(cells[name], name, path)
-            if count:
-                filled[name] = count
-    return Series(target, numeric, categories, ~missing_target, times, filled, str(path))
+            _reject_stray_text(name, values, bad)
+    if is_categorical:
+        return None
+    if bad is not None:
+        line, text = bad
+        raise UsageError(f"{'target' if is_target else 'feature'} column {name!r} is not "
+                         f"numeric: line {line} of {path.name} has {text!r}")
+    if np.isnan(values).all():
+        raise UsageError(f"column {name!r} has no values in {path.name}: all "
+                         f"{len(values)} cells are missing")
+    return values
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:

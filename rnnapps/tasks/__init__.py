@@ -1,2 +1,5 @@
-"""Task modules: each reads data, builds a model, trains it with the shared
-loop, exports it and serves the export. ``rnnapps.cli`` lists them."""
+"""The tasks: one package each (``rnnapps.registry.TASKS`` lists them).
+
+``rnnapps.tasks.base`` holds the contract every task implements and the
+``train``/``export``/``load_run`` written once for all of them.
+"""

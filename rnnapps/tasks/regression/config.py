@@ -1,0 +1,114 @@
+"""Forecasting settings: which series, its windows and split, the model.
+
+No TensorFlow here: the command line builds ``--help`` from these fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Optional
+
+from rnnapps.config import (
+    CELLS,
+    Choice,
+    Float,
+    Int,
+    RNNConfig,
+    TaskConfig,
+    TrainConfig,
+    check_chronological_split,
+    option,
+    with_defaults,
+)
+from rnnapps.errors import UsageError
+
+
+@dataclass
+class RegressionData:
+    """Which series to forecast, how it is cut into windows and split in time."""
+
+    csv: Optional[str] = option(
+        None, "CSV file of the series (default: a synthetic noisy sum of sines); "
+        "a bare name is also looked up in $RNNAPPS_DATA_DIR/timeseries")
+    target: Optional[str] = option(None, "CSV column to forecast (needed with --csv)")
+    features: Optional[str] = option(
+        None, "comma-separated extra input columns; non-numeric ones are one-hot encoded")
+    date_column: Optional[str] = option(
+        None, "CSV column of ISO 8601 times: rows are sorted by it; never an input")
+    window: int = option(30, "past time steps the model reads", low=1)
+    horizon: int = option(1, "future steps forecast at once", low=1)
+    season: Optional[int] = option(
+        None, "season length in steps, for the seasonal-naive baseline", low=1)
+    val_fraction: float = option(0.15, "fraction of the rows (after train) for validation",
+                                 low=0.0, high=1.0, open_high=True)
+    test_fraction: float = option(0.15, "fraction of the rows (the last ones) for test",
+                                  low=0.0, high=1.0, open_high=True)
+    signal_length: int = option(2000, "synthetic signal: number of time steps", low=2)
+    signal_periods: str = option("24,60", "synthetic signal: comma-separated sine periods")
+    signal_noise: float = option(0.1, "synthetic signal: std of the Gaussian noise", low=0.0)
+    signal_seed: int = option(0, "synthetic signal: random seed", low=0)
+
+
+RegressionModel = with_defaults(RNNConfig, cell="simple_rnn", units=128, layers=1)
+"""Recurrent stack -> Dense(horizon); defaults mirror SimpleRNN(128) -> Dense(1)."""
+
+
+@dataclass
+class RegressionTrain(with_defaults(TrainConfig, epochs=20, batch_size=64, patience=5)):
+    """The shared loop's settings, with defaults suited to small series."""
+
+    loss: str = option("mse", "training loss on the normalised targets: mse, or mae "
+                       "(the median forecast, what the MAE scores)", choices=("mse", "mae"))
+
+
+@dataclass
+class RegressionConfig(TaskConfig):
+    """Time-series forecasting from a CSV or a synthetic signal."""
+
+    task: ClassVar[str] = "regression"
+    presets: ClassVar[dict] = {
+        "reference": {},
+        "best": {"cell": "gru", "units": 32, "epochs": 200, "patience": 15},
+        # pm2.5 24 hours ahead: a longer window, and the median (MAE) of a skewed series.
+        "best-pollution-24h": {"cell": "gru", "units": 32, "layers": 2, "loss": "mae",
+                               "learning_rate": 3e-4, "epochs": 40, "patience": 6,
+                               "window": 96, "horizon": 24, "season": 24},
+    }
+    search_space: ClassVar[dict] = {
+        "cell": Choice(CELLS), "units": Int(16, 128, step=16), "layers": Int(1, 2),
+        "dropout": Float(0.0, 0.3), "learning_rate": Float(1e-4, 1e-2, log=True),
+        "clip_norm": Float(0.5, 5.0, log=True), "batch_size": Choice((32, 64, 128)),
+        "window": Choice((12, 24, 48)),
+    }
+    data: RegressionData = field(default_factory=RegressionData)
+    model: RegressionModel = field(default_factory=RegressionModel)
+    train: RegressionTrain = field(default_factory=RegressionTrain)
+
+    def validate(self) -> None:
+        """Checks the bounds of every field, then how the data options fit together.
+
+        Raises:
+            UsageError: Naming the first bad option.
+        """
+        super().validate()
+        data = self.data
+        check_chronological_split(data.val_fraction, data.test_fraction)
+        if data.val_fraction <= 0.0 and self.train.monitor.startswith("val_"):
+            raise UsageError(f"monitor {self.train.monitor!r} needs val_fraction > 0")
+        if data.csv is None:
+            for name in ("target", "features", "date_column"):
+                if getattr(data, name) is not None:
+                    raise UsageError(f"{name} needs --csv (the synthetic signal has one "
+                                     "column, 'value')")
+            try:
+                periods = [float(p) for p in data.signal_periods.split(",")]
+            except ValueError:
+                periods = []
+            if not periods or min(periods) <= 0:
+                raise UsageError("signal_periods must be comma-separated positive numbers, "
+                                 f"got {data.signal_periods!r}")
+        elif not data.target:
+            raise UsageError("--csv needs --target (the column to forecast)")
+
+
+Config = RegressionConfig

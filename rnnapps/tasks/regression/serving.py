@@ -1,0 +1,199 @@
+"""Serving a forecasting export: score it beside the baselines, forecast ahead, plot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.artifacts import ensure_dir
+from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, window_starts, windows
+from rnnapps.errors import UsageError
+from rnnapps.export import open_export
+from rnnapps.tasks.regression.baselines import compare, scores_table  # noqa: F401 (the CLI prints it)
+from rnnapps.tasks.regression.config import RegressionConfig
+from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series
+
+NAME = "regression"
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _load(model_dir: str | Path, csv: str | Path | None,
+          season: int | None = None) -> tuple:
+    """Loads an export, its config (pointed at ``csv`` if given) and encoder."""
+    export = open_export(model_dir, NAME)
+    loaded, path = export.loaded, export.path
+    config = RegressionConfig.from_dict(export.config)
+    changes = {}
+    if csv is not None:
+        changes["csv"] = str(csv)
+        if config.data.csv is None:  # a synthetic model reads a CSV's "value" column
+            changes["target"] = SYNTHETIC_TARGET
+    if season is not None:
+        changes["season"] = season
+    config = config.replace(**changes)
+    encoder = Encoder.from_dict(export.file(SERIES))
+    return loaded, config, encoder, path
+
+
+def _serve(loaded, encoder: Encoder, values: np.ndarray, categories: np.ndarray,
+           batch_size: int = 1024) -> np.ndarray:
+    """Calls the exported signature in batches; returns forecasts in series units."""
+    out = []
+    for i in range(0, len(values), batch_size):
+        args = [tf.constant(values[i:i + batch_size], tf.float32)]
+        if encoder.categories:
+            args.append(tf.constant(categories[i:i + batch_size].astype(str), tf.string))
+        out.append(loaded.forecast(*args)["forecast"].numpy())
+    return np.concatenate(out).astype(np.float64)
+
+
+def _check_series(series: Series, encoder: Encoder) -> None:
+    if list(series.numeric) != encoder.numeric:
+        raise UsageError(f"the data has numeric columns {list(series.numeric)}, the model "
+                         f"reads {encoder.numeric}")
+
+
+def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int | None = None,
+             plot: str | Path | None = None) -> dict:
+    """Scores an exported model and the baselines on the test span.
+
+    Args:
+        model_dir: ``saved_models/regression/<N>`` (or its parent: latest).
+        csv: A CSV with the model's columns (default: the training data); it is
+            split with the training run's fractions.
+        season: Season length for the seasonal-naive baseline (default: the
+            training run's).
+        plot: Draw forecast against actual on the test span into this file.
+
+    Returns:
+        ``compare`` output plus ``target`` and ``model_dir`` (the version dir).
+
+    Raises:
+        UsageError: On a bad model directory, data or plot path.
+    """
+    _check_plot_path(plot)
+    loaded, config, encoder, path = _load(model_dir, csv, season)
+    data = config.data
+    series = load_series(data, categorical=list(encoder.categories))
+    _check_series(series, encoder)
+    starts = window_starts(len(series), data.window, data.horizon, data.val_fraction,
+                           data.test_fraction)
+    values, categories = series.raw()
+    t = starts["test"]
+    forecast = _serve(loaded, encoder, windows(values, t, data.window),
+                      windows(categories, t, data.window))
+    x_train, y_train = encoded_windows(series, encoder, starts["train"], data.window,
+                                       data.horizon)
+    x_test, _ = encoded_windows(series, encoder, t, data.window, data.horizon)
+    result = compare(series, encoder, starts, data, forecast, x_train, y_train, x_test)
+    result.update(target=series.target, model_dir=str(path))
+    if plot is not None:
+        result["plot"] = str(plot_test(plot, series, t, forecast))
+    return result
+
+
+def predict(model_dir: str | Path, csv: str | Path | None = None,
+            plot: str | Path | None = None) -> dict:
+    """Forecasts the ``horizon`` steps after the last row of a CSV.
+
+    Args:
+        model_dir: ``saved_models/regression/<N>`` (or its parent: latest).
+        csv: Recent rows with the model's columns; the last ``window`` rows
+            (after sorting by the date column and filling gaps) are read.
+            Default: the training data.
+        plot: Draw the window and the forecast into this file.
+
+    Returns:
+        ``{"target", "forecast": [horizon floats], "times": [horizon labels]}``.
+
+    Raises:
+        UsageError: On a bad model directory, too few rows or a bad plot path.
+    """
+    _check_plot_path(plot)
+    loaded, config, encoder, _ = _load(model_dir, csv)
+    window = config.data.window
+    series = load_series(config.data, categorical=list(encoder.categories))
+    _check_series(series, encoder)
+    if len(series) < window:
+        raise UsageError(f"the model reads {window} rows, {series.source} has {len(series)}")
+    values, categories = series.raw()
+    forecast = _serve(loaded, encoder, values[None, -window:], categories[None, -window:])[0]
+    times = _future_times(series, len(forecast))
+    result = {"target": series.target, "forecast": forecast.tolist(), "times": times}
+    if plot is not None:
+        result["plot"] = str(plot_forecast(plot, series, window, forecast))
+    return result
+
+
+def _future_times(series: Series, horizon: int) -> list[str]:
+    """Labels of the forecast steps: time stamps one step apart, or ``t+k``."""
+    if series.times is not None and len(series.times) > 1:
+        step = series.times[-1] - series.times[-2]
+        return [str(series.times[-1] + step * (k + 1)) for k in range(horizon)]
+    return [f"t+{k + 1}" for k in range(horizon)]
+
+
+# ------------------------------------------------------------------ plots
+def _check_plot_path(plot: str | Path | None) -> None:
+    if plot is not None and Path(plot).suffix.lower() not in PLOT_SUFFIXES:
+        raise UsageError(f"--plot must end in {', '.join(PLOT_SUFFIXES)}, got {str(plot)!r}")
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    ensure_dir(path.parent)
+    tmp = path.with_name(f".tmp-{path.name}")
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    os.replace(tmp, path)
+    return path
+
+
+def _figure():
+    # The object-oriented API renders with Agg and touches no global backend
+    # (safe inside notebooks); matplotlib is imported only when plotting.
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(12, 4))
+    return fig, fig.subplots()
+
+
+def plot_test(path: str | Path, series: Series, starts: np.ndarray,
+              forecast: np.ndarray) -> Path:
+    """Draws the actual test span and the model's 1-step (and last-step) forecasts.
+
+    Returns:
+        The written file.
+    """
+    fig, ax = _figure()
+    horizon = forecast.shape[1]
+    x = series.times if series.times is not None else np.arange(len(series))
+    span = np.arange(starts[0], starts[-1] + horizon)
+    ax.plot(x[span], series.y[span], color="black", lw=1, label="actual")
+    ax.plot(x[starts], forecast[:, 0], lw=1, label="forecast, 1 step ahead")
+    if horizon > 1:
+        ax.plot(x[starts + horizon - 1], forecast[:, -1], lw=1, alpha=0.7,
+                label=f"forecast, {horizon} steps ahead")
+    ax.set_title(f"{series.target}: test span")
+    ax.set_ylabel(series.target)
+    ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def plot_forecast(path: str | Path, series: Series, window: int,
+                  forecast: np.ndarray) -> Path:
+    """Draws the last ``window`` rows and the forecast after them.
+
+    Returns:
+        The written file.
+    """
+    fig, ax = _figure()
+    n, horizon = len(series), len(forecast)
+    ax.plot(np.arange(n - window, n), series.y[-window:], color="black", label="recent")
+    ax.plot(np.arange(n - 1, n + horizon), np.r_[series.y[-1], forecast], marker=".",
+            label="forecast")
+    ax.set_title(f"{series.target}: next {horizon} step{'s' * (horizon > 1)}")
+    ax.set_xlabel("row")
+    ax.legend(loc="upper left")
+    return _save(fig, path)

@@ -1,0 +1,135 @@
+"""Sequence regression: forecast the next ``horizon`` values of a series.
+
+The series is a CSV of the user's (``--csv --target``, optional
+``--features`` and ``--date-column``) or a synthetic noisy sum of sines.
+Every evaluation scores the model next to the baselines a forecaster tries
+first (``baselines``), on the same test windows.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.data.series import Encoder, Series, split_bounds, window_starts
+from rnnapps.tasks.base import Experiment, Run, Task
+from rnnapps.tasks.regression.baselines import check_scorable, compare, scores_table
+from rnnapps.tasks.regression.config import RegressionConfig
+from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series
+from rnnapps.tasks.regression.model import LOSSES, build_model, forecast_with
+from rnnapps.training import Epochs
+
+
+class RegressionTask(Task):
+    """The forecasting task (see ``rnnapps.tasks.base`` for the contract)."""
+
+    name = "regression"
+    config_class = RegressionConfig
+    files = (SERIES,)
+
+    def load(self, config: RegressionConfig, verbose: int = 1) -> Series:
+        """Loads the series ``config.data`` names (checked before anything is written)."""
+        return load_series(config.data)
+
+    def experiment(self, config: RegressionConfig, series: Series) -> Experiment:
+        """Cuts the series into chronological windows, normalises them with training
+        statistics and builds the model.
+
+        Its ``score`` rates the test forecasts in the series' units next to the
+        baselines, on the same windows.
+        """
+        keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
+        data = config.data
+        starts = window_starts(len(series), data.window, data.horizon, data.val_fraction,
+                               data.test_fraction)
+        check_scorable(series, starts["test"], data.horizon)  # before training, not after
+        encoder = Encoder.fit(series, split_bounds(len(series), data.val_fraction,
+                                                   data.test_fraction)[0])
+        x, y = {}, {}
+        for split, t in starts.items():
+            x[split], y[split] = encoded_windows(series, encoder, t, data.window, data.horizon)
+        batch = config.train.batch_size
+
+        def batched(split):
+            return tf.data.Dataset.from_tensor_slices((x[split], y[split])).batch(batch).cache()
+
+        model = build_model(config, encoder.n_features)
+        test_ds = batched("test")
+
+        def score(trainer, verbose: int) -> dict:
+            """Test loss, then MAE/RMSE in series units for the model and the baselines."""
+            test_loss = trainer.evaluate(test_ds)["loss"]
+            forecast = encoder.unscale_target(forecast_with(model, x["test"]))
+            scores = compare(series, encoder, starts, data, forecast, x["train"], y["train"],
+                             x["test"])
+            if verbose:
+                print(scores_table(scores, series.target))
+            return {"loss": test_loss, **scores}
+
+        return Experiment(
+            model, LOSSES[config.train.loss](), [keras.metrics.MeanAbsoluteError(name="mae")],
+            _train_epochs(config, x["train"], y["train"]),
+            batched("val") if len(x["val"]) else None, test_ds,
+            files={SERIES: encoder.to_dict()}, score=score, notes=_filled_notes(series),
+            data_info={"rows": len(series), "features": encoder.n_features,
+                       "filled": series.filled,
+                       **{f"{split}_windows": int(len(t)) for split, t in starts.items()}})
+
+    def build_model(self, config: RegressionConfig, files: dict) -> keras.Model:
+        return build_model(config, Encoder.from_dict(files[SERIES]).n_features)
+
+    def serving(self, run: Run) -> tuple[list, list]:
+        """``forecast`` (also ``serving_default``): raw windows in the series' own
+        units -> ``{"forecast": [batch, horizon]}`` in the same units;
+        normalisation and one-hot encoding happen inside the graph. Inputs, in
+        the order ``series.json`` lists them:
+
+        * ``values``: float32 ``[batch, window, len(values)]`` -- the target, then
+          the numeric features; no NaNs (fill gaps first).
+        * ``categories``: string ``[batch, window, len(categories)]`` -- only when
+          the model has categorical features; an unseen category encodes as zeros.
+        """
+        encoder = Encoder.from_dict(run.files[SERIES])
+        endpoint = _serving_function(run.model, encoder, run.config.data.window)
+        return [run.model], [("forecast", endpoint, endpoint.input_signature)]
+
+
+def _train_epochs(config: RegressionConfig, x: np.ndarray, y: np.ndarray) -> Epochs:
+    """One fixed shuffle of the windows per (seed, epoch): a resumed run sees the
+    same batches. Windows are shuffled, never the time axis."""
+    batch, seed = config.train.batch_size, config.train.seed
+    windows = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    return Epochs(lambda epoch: windows.shuffle(len(x), seed=seed + epoch,
+                                                reshuffle_each_iteration=False)
+                  .batch(batch).prefetch(tf.data.AUTOTUNE), -(-len(x) // batch))
+
+
+def _filled_notes(series: Series) -> list[str]:
+    return [f"{name}: filled {count} missing cells "
+            f"({'linear interpolation' if name in series.numeric else 'last category'})"
+            for name, count in series.filled.items()]
+
+
+def _serving_function(model: keras.Model, encoder: Encoder, window: int):
+    """The exported ``tf.function``: raw windows -> forecasts in series units."""
+    mean = tf.constant(encoder.mean, tf.float32)
+    std = tf.constant(encoder.std, tf.float32)
+    seen = [tf.constant(c, tf.string) for c in encoder.categories.values()]
+    values_spec = tf.TensorSpec([None, window, len(encoder.numeric)], tf.float32, name="values")
+
+    def run(values, categories=None):
+        parts = [(values - mean) / std]
+        for j, known in enumerate(seen):
+            # [batch, window, 1] == [n_categories] -> one-hot [batch, window, n_categories]
+            parts.append(tf.cast(tf.equal(categories[..., j:j + 1], known), tf.float32))
+        z = model(tf.concat(parts, axis=-1), training=False)
+        return {"forecast": z * std[0] + mean[0]}
+
+    if not seen:
+        return tf.function(lambda values: run(values), input_signature=[values_spec])
+    categories_spec = tf.TensorSpec([None, window, len(seen)], tf.string, name="categories")
+    return tf.function(run, input_signature=[values_spec, categories_spec])
+
+TASK = RegressionTask()
+train, export, load_run = TASK.train, TASK.export, TASK.load_run

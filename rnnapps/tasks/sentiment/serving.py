@@ -1,0 +1,74 @@
+"""Serving a sentiment export: probabilities, batched by length; test accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.data.imdb import load_imdb
+from rnnapps.errors import UsageError
+from rnnapps.export import open_export
+
+NAME = "sentiment"
+
+
+def predict(model_dir: str | Path, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    """Probabilities that each review is positive, from an exported model.
+
+    Args:
+        model_dir: ``saved_models/sentiment/<N>`` or its parent (latest version).
+        texts: The reviews.
+        batch_size: Reviews per call of the export.
+
+    Returns:
+        One probability per review.
+
+    Raises:
+        UsageError: On an empty review or a directory that is not a sentiment
+            SavedModel.
+    """
+    for i, text in enumerate(texts):
+        if not text or not text.strip():
+            raise UsageError(f"review {i + 1} is empty")
+    return classify(open_export(model_dir, NAME).loaded, texts, batch_size)
+
+
+def classify(loaded, texts: Sequence[str], batch_size: int = 256,
+             verbose: int = 0) -> np.ndarray:
+    """Probabilities from a loaded export, batched by length (``classify``
+    cuts each batch to its longest review, so similar lengths waste nothing)."""
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    bar = keras.utils.Progbar(len(texts), unit_name="review") if verbose else None
+    probabilities = np.zeros(len(texts), np.float32)
+    for i in range(0, len(texts), batch_size):
+        picked = order[i:i + batch_size]
+        batch = tf.constant([str(texts[j]) for j in picked])
+        probabilities[picked] = loaded.classify(batch)["probability"].numpy()
+        if bar:
+            bar.add(len(picked))
+    return probabilities
+
+
+def evaluate(model_dir: str | Path, data: str | Path | None = None,
+             batch_size: int = 256, verbose: int = 1) -> dict:
+    """Accuracy and log loss of an exported model on the IMDB test reviews.
+
+    Returns:
+        ``{"accuracy", "loss", "reviews", "model"}``.
+
+    Raises:
+        UsageError: On a directory that is not a sentiment SavedModel or
+            unreadable data.
+    """
+    export = open_export(model_dir, NAME)
+    test = load_imdb(data)["test"]
+    p = classify(export.loaded, test.texts, batch_size, verbose=verbose).astype(np.float64)
+    y = test.labels
+    q = np.clip(p, 1e-7, 1 - 1e-7)
+    return {"accuracy": float(np.mean((p > 0.5) == (y == 1))),
+            "loss": float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))),
+            "reviews": int(len(y)), "model": str(export.path)}

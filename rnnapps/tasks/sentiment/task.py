@@ -1,0 +1,135 @@
+"""IMDB sentiment classification: review text -> probability it is positive.
+
+Reads top to bottom as data -> experiment -> export. Self-training
+(``teacher``): an exported model labels the 50,000 unlabelled reviews with
+its probabilities, and a new model trains on the labelled reviews plus those
+soft labels (validation and test stay human-labelled).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnapps.data.imdb import Reviews, load_imdb
+from rnnapps.tasks.base import Experiment, Run, Task
+from rnnapps.tasks.sentiment.config import SentimentConfig
+from rnnapps.tasks.sentiment.data import (
+    VOCABULARY,
+    batch_reviews,
+    bucketed_steps,
+    make_vectorizer,
+    review_lengths,
+    split_validation,
+    trim_padding,
+    vectorize,
+)
+from rnnapps.tasks.sentiment.model import build_model, rounded_accuracy
+from rnnapps.tasks.sentiment.serving import classify
+from rnnapps.training import Epochs
+
+
+class SentimentTask(Task):
+    """The sentiment task (see ``rnnapps.tasks.base`` for the contract)."""
+
+    name = "sentiment"
+    config_class = SentimentConfig
+    files = (VOCABULARY,)
+
+    def load(self, config: SentimentConfig, verbose: int = 1) -> dict[str, Reviews]:
+        """Loads the labelled IMDB splits named by ``config.data.data``; with a
+        ``teacher``, also ``"pseudo"``: the unlabelled reviews with its probabilities.
+
+        Raises:
+            UsageError: If the data or the teacher cannot be read.
+        """
+        teacher = config.data.teacher
+        if teacher is None:
+            return load_imdb(config.data.data)
+        loaded = self.predictor(teacher).loaded  # a bad path fails before the data loads
+        splits = load_imdb(config.data.data, unlabelled=True)
+        unlabelled = splits.pop("unlabelled")
+        if verbose:
+            print(f"Labelling {len(unlabelled)} unlabelled reviews with the teacher {teacher}")
+        splits["pseudo"] = Reviews(unlabelled.texts,
+                                   classify(loaded, unlabelled.texts, verbose=verbose))
+        return splits
+
+    def experiment(self, config: SentimentConfig, splits: dict[str, Reviews]) -> Experiment:
+        """Splits off validation, adapts the vocabulary on the rest of train,
+        vectorises every split once and builds the model."""
+        keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
+        train_reviews, val_reviews = split_validation(
+            splits["train"], config.data.validation_split, config.train.seed)
+        notes, data_info = [], {"train_reviews": len(train_reviews)}
+        if "pseudo" in splits:
+            train_reviews = _with_pseudo_labels(train_reviews, splits["pseudo"], notes, data_info)
+        vectorizer = make_vectorizer(config)
+        vectorizer.adapt(tf.data.Dataset.from_tensor_slices(
+            train_reviews.texts.astype(str)).batch(1024))
+        train_data = _train_epochs(config, vectorize(vectorizer, train_reviews).cache(),
+                                   len(train_reviews))
+        batch = config.train.batch_size
+
+        def batched(reviews: Reviews) -> tf.data.Dataset:
+            return batch_reviews(vectorize(vectorizer, reviews), batch)
+
+        val_ds = (batched(val_reviews).cache().prefetch(tf.data.AUTOTUNE)
+                  if len(val_reviews) else None)
+        test_ds = batched(splits["test"]).prefetch(tf.data.AUTOTUNE)
+        return Experiment(
+            build_model(config), keras.losses.BinaryCrossentropy(),
+            [keras.metrics.MeanMetricWrapper(rounded_accuracy, name="accuracy")],
+            train_data, val_ds, test_ds,
+            files={VOCABULARY: "\n".join(vectorizer.get_vocabulary())},
+            notes=notes, data_info=data_info)
+
+    def build_model(self, config: SentimentConfig, files: dict) -> keras.Model:
+        return build_model(config)
+
+    def serving(self, run: Run) -> tuple[list, list]:
+        """``classify`` (also ``serving_default``): a batch of raw review strings
+        ``texts`` -> ``{"probability": [batch]}``; vectorisation runs in the graph."""
+        vectorizer = make_vectorizer(run.config, vocabulary=run.files[VOCABULARY].split("\n"))
+        vectorizer.build((None,))
+        model = run.model
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+        def classify_texts(texts):
+            ids, _ = trim_padding(vectorizer(texts), None)  # short reviews: fewer steps
+            probability = model(ids, training=False)
+            return {"probability": tf.reshape(probability, [-1])}
+
+        return [model, vectorizer], [("classify", classify_texts,
+                                      classify_texts.input_signature)]
+
+
+def _with_pseudo_labels(train: Reviews, pseudo: Reviews, notes: list, data_info: dict) -> Reviews:
+    """The labelled training reviews plus the teacher-labelled ones."""
+    data_info["pseudo_labelled"] = len(pseudo)
+    notes.append(f"Self-training: {len(pseudo)} teacher-labelled reviews "
+                 f"({np.mean(pseudo.labels > 0.5):.1%} positive) join the "
+                 f"{len(train)} labelled training reviews")
+    return Reviews(np.concatenate([train.texts, pseudo.texts]),
+                   np.concatenate([train.labels.astype(np.float32), pseudo.labels]))
+
+
+def _train_epochs(config: SentimentConfig, reviews: tf.data.Dataset, n: int) -> Epochs:
+    """One fixed shuffle per (seed, epoch), so a resumed run sees the same batches;
+    with ``bucket_by_length``, batches of similar length."""
+    batch, seed = config.train.batch_size, config.train.seed
+    bucket_up_to = config.data.seq_length if config.data.bucket_by_length else None
+    # Counted once: every epoch's shuffle holds the same reviews.
+    lengths = review_lengths(reviews) if bucket_up_to else None
+    steps = (bucketed_steps(lengths, bucket_up_to, batch) if bucket_up_to else -(-n // batch))
+
+    def for_epoch(epoch: int) -> tf.data.Dataset:
+        shuffled = reviews.shuffle(n, seed=seed + epoch, reshuffle_each_iteration=False)
+        return batch_reviews(shuffled, batch, bucket_up_to, lengths).prefetch(tf.data.AUTOTUNE)
+
+    return Epochs(for_epoch, steps)
+
+
+TASK = SentimentTask()
+train, export, load_run = TASK.train, TASK.export, TASK.load_run

@@ -1,0 +1,39 @@
+"""``rnnapps textgen ...``: train/export/tune (shared) plus evaluate and generate."""
+
+from __future__ import annotations
+
+from rnnapps import cli
+from rnnapps.tasks.textgen.config import TextgenConfig
+
+
+def register(tasks) -> None:
+    """Adds ``rnnapps textgen`` and its commands to the ``rnnapps`` parser."""
+    commands = cli.add_task(
+        tasks, TextgenConfig, help="character-level text generation",
+        description="Learn a text one character at a time (Tiny Shakespeare or your own), "
+                    "then generate more.",
+        train_help="train, report loss in nats/char, bits/char, perplexity, and export",
+        train_description="Train a character model on Tiny Shakespeare (tensorflow-datasets, "
+                          "or its input.txt offline with --data) or on any UTF-8 file (--corpus).")
+
+    evaluate = commands.add_parser("evaluate", help="loss of an exported model on test")
+    cli.add_model_argument(evaluate)
+    cli.add_config_options(evaluate, TextgenConfig, only=("data", "corpus", "tfds_dir"),
+                           default_note="as in training")
+    evaluate.set_defaults(run=lambda a: cli.show(cli.serving("textgen").evaluate(
+        a.model, **{k: getattr(a, k, None) for k in ("data", "corpus", "tfds_dir")})))
+
+    generate = commands.add_parser("generate", help="generate text with an exported model")
+    cli.add_model_argument(generate)
+    generate.add_argument("--seed-text", default="ROMEO:", metavar="TEXT",
+                          help="text to continue (default: ROMEO:)")
+    generate.add_argument("--length", type=int, default=500, metavar="N",
+                          help="characters to generate (default: 500)")
+    generate.add_argument("--temperature", type=float, default=1.0, metavar="T",
+                          help="lower is safer, higher is wilder; 0 is greedy (default: 1.0)")
+    generate.add_argument("--top-k", type=int, default=0, metavar="K",
+                          help="sample among the K likeliest characters; 0 for all (default: 0)")
+    generate.add_argument("--seed", type=int, default=None,
+                          help="random seed: the same seed gives the same text")
+    generate.set_defaults(run=lambda a: print(a.seed_text + cli.serving("textgen").generate(
+        a.model, a.seed_text, a.length, a.temperature, a.top_k, a.seed)))

@@ -1,0 +1,83 @@
+"""Serving a text-generation export: generate text, score the test split."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from pathlib import Path
+
+import tensorflow as tf
+
+from rnnapps.data.text import load_text
+from rnnapps.export import open_export
+from rnnapps.tasks.textgen.config import TextgenConfig
+from rnnapps.tasks.textgen.data import VOCABULARY, check_lengths, encode, make_lookups, make_windows
+from rnnapps.tasks.textgen.generation import check_generation_args
+
+NAME = "textgen"
+
+
+def generate(model_dir: str | Path, seed_text: str, length: int, temperature: float = 1.0,
+             top_k: int = 0, seed: int | None = None) -> str:
+    """Generates text with an exported model's ``generate`` signature.
+
+    Args:
+        model_dir: ``saved_models/textgen/<N>`` or its parent (latest version).
+        seed_text, length, temperature, top_k, seed: As ``TextGenerator.generate``.
+
+    Returns:
+        The generated characters (without the seed text).
+
+    Raises:
+        UsageError: On bad arguments (checked first) or a directory that is
+            not a textgen SavedModel.
+    """
+    check_generation_args(seed_text, length, temperature, top_k)
+    loaded = open_export(model_dir, NAME).loaded
+    seed = secrets.randbelow(2 ** 63) if seed is None else seed
+    out = loaded.generate(tf.constant(seed_text), tf.constant(length, tf.int32),
+                          tf.constant(temperature, tf.float32), tf.constant(top_k, tf.int32),
+                          tf.constant(seed, tf.int64))
+    return out["text"].numpy().decode("utf-8")
+
+
+def evaluate(model_dir: str | Path, data: str | Path | None = None,
+             corpus: str | Path | None = None, tfds_dir: str | Path | None = None,
+             batch_size: int = 64) -> dict:
+    """Loss of an exported model on the test split, through its ``step`` signature.
+
+    The text comes from where the run's config says unless ``data`` or
+    ``corpus`` is given; it is cut into the same windows as in training, each
+    read from the zero state, so the figures match the run's test metrics.
+
+    Returns:
+        ``{"nats_per_char", "bits_per_char", "perplexity", "characters", "model"}``.
+
+    Raises:
+        UsageError: On a directory that is not a textgen SavedModel or
+            unusable text.
+    """
+    export = open_export(model_dir, NAME)
+    loaded, path = export.loaded, export.path
+    config = TextgenConfig.from_dict(export.config)
+    if data is not None or corpus is not None:
+        config = config.replace(data=None if data is None else str(data),
+                                corpus=None if corpus is None else str(corpus))
+    if tfds_dir is not None:
+        config = config.replace(tfds_dir=str(tfds_dir))
+    d = config.data
+    splits = load_text(d.data, d.corpus, tfds_dir=d.tfds_dir, val_fraction=d.val_fraction,
+                       test_fraction=d.test_fraction)
+    check_lengths(splits, d.seq_length)
+    chars_to_ids, _ = make_lookups(export.file(VOCABULARY))
+    x, y = make_windows(encode(chars_to_ids, splits.test), d.seq_length)
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        ids = tf.constant(x[i:i + batch_size])
+        state = loaded.initial_state(tf.constant(len(ids), tf.int32))["state"]
+        logits = loaded.step(ids, state)["logits"]
+        total += float(tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            y[i:i + batch_size], logits)))
+    nats = total / y.size
+    return {"nats_per_char": nats, "bits_per_char": nats / math.log(2.0),
+            "perplexity": math.exp(nats), "characters": int(y.size), "model": str(path)}

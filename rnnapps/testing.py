@@ -1,0 +1,143 @@
+"""Tiny datasets in the real on-disk formats, for tests, notebooks and benchmarks.
+
+Each writer produces a file the real loaders read exactly as they read the
+published data (an ``aclImdb_v1.tar.gz``, a UTF-8 text, a ``Date,Temp``
+CSV), so code exercised on these runs the same path as on the real thing.
+No TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tarfile
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+Review = Callable[[str, str, int, np.random.Generator], str]
+"""``(split, label, index, rng) -> review text``: what ``write_imdb_archive`` writes."""
+
+_GOOD = ["wonderful", "brilliant", "moving", "superb", "delightful", "excellent", "beautiful",
+         "touching", "funny", "gripping"]
+_BAD = ["terrible", "boring", "awful", "dreadful", "dull", "stupid", "painful", "lazy",
+        "pointless", "tedious"]
+_NOUNS = ["film", "story", "acting", "plot", "script", "cast", "ending", "score", "direction"]
+_FILLER = ["I watched it last night.", "My friends saw it too.", "It runs two hours.",
+           "The cinema was full.", "It is based on a novel.", "I had heard a lot about it."]
+
+
+# ------------------------------------------------------------------- IMDB
+def write_imdb_archive(path: str | Path, review: Review, per_label: int = 24, *,
+                       splits: Sequence[str] = ("train", "test"),
+                       labels: Sequence[str] = ("pos", "neg"), unlabelled: int = 0,
+                       seed: int = 0) -> Path:
+    """Writes an ``aclImdb_v1.tar.gz`` in the published layout.
+
+    Args:
+        path: The archive to write.
+        review: Makes each review's text.
+        per_label: Reviews per label in each split.
+        splits: The split folders.
+        labels: The label folders of each split (``pos``/``neg``).
+        unlabelled: Reviews in ``train/unsup`` (the real archive has 50,000).
+        seed: Seed of the ``rng`` handed to ``review``.
+
+    Returns:
+        ``path``.
+    """
+    rng = np.random.default_rng(seed)
+    with tarfile.open(path, "w:gz") as tar:
+        def add(name: str, text: str) -> None:
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(f"aclImdb/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        add("README", "A tiny stand-in for the Large Movie Review Dataset (rnnapps).\n")
+        for split in splits:
+            add(f"{split}/urls_pos.txt", "http://example.invalid\n")
+            for label in labels:
+                for i in range(per_label):
+                    stars = int(rng.integers(7, 11) if label == "pos" else rng.integers(1, 5))
+                    add(f"{split}/{label}/{i}_{stars}.txt", review(split, label, i, rng))
+        for i in range(unlabelled):
+            add(f"train/unsup/{i}_0.txt", "an unlabelled review")
+    return Path(path)
+
+
+def leaning_review(split: str, label: str, i: int, rng: np.random.Generator) -> str:
+    """Neutral sentences mixed with adjectives that lean to the label (and
+    sometimes one of the other side): learnable, but not perfectly."""
+    own, other = (_GOOD, _BAD) if label == "pos" else (_BAD, _GOOD)
+    words = [rng.choice(other) if rng.random() < 0.2 else rng.choice(own)
+             for _ in range(rng.integers(1, 4))]
+    parts = [f"The {rng.choice(_NOUNS)} was {w}." for w in words]
+    parts += list(rng.choice(_FILLER, size=rng.integers(1, 3), replace=False))
+    rng.shuffle(parts)
+    return " <br /><br />".join(parts)
+
+
+def write_tiny_imdb(path: str | Path, per_label: int = 200, seed: int = 0) -> Path:
+    """A small ``aclImdb_v1.tar.gz`` of ``leaning_review`` texts."""
+    return write_imdb_archive(path, leaning_review, per_label, seed=seed)
+
+
+# ------------------------------------------------------------------- text
+_SONNETS = """\
+Shall I compare thee to a summer's day?
+Thou art more lovely and more temperate:
+Rough winds do shake the darling buds of May,
+And summer's lease hath all too short a date;
+Sometime too hot the eye of heaven shines,
+And often is his gold complexion dimm'd;
+And every fair from fair sometime declines,
+By chance or nature's changing course untrimm'd;
+But thy eternal summer shall not fade,
+Nor lose possession of that fair thou ow'st;
+Nor shall Death brag thou wander'st in his shade,
+When in eternal lines to time thou grow'st:
+So long as men can breathe or eyes can see,
+So long lives this, and this gives life to thee.
+
+When, in disgrace with fortune and men's eyes,
+I all alone beweep my outcast state,
+And trouble deaf heaven with my bootless cries,
+And look upon myself and curse my fate,
+Wishing me like to one more rich in hope,
+Featured like him, like him with friends possess'd,
+Desiring this man's art and that man's scope,
+With what I most enjoy contented least;
+Yet in these thoughts myself almost despising,
+Haply I think on thee, and then my state,
+Like to the lark at break of day arising
+From sullen earth, sings hymns at heaven's gate;
+For thy sweet love remember'd such wealth brings
+That then I scorn to change my state with kings.
+"""
+
+
+def write_tiny_corpus(path: str | Path, repeat: int = 8) -> Path:
+    """Writes two of Shakespeare's sonnets, ``repeat`` times, as a UTF-8 text file."""
+    Path(path).write_text(_SONNETS * repeat, encoding="utf-8")
+    return Path(path)
+
+
+# ------------------------------------------------------------ time series
+def write_tiny_temperatures(path: str | Path, years: int = 3, seed: int = 0) -> Path:
+    """Writes a daily ``Date,Temp`` CSV like ``daily-min-temperatures.csv``:
+    a yearly cycle, weather-like autocorrelated noise and a few empty cells."""
+    rng = np.random.default_rng(seed)
+    days = np.arange(np.datetime64("1981-01-01"), np.datetime64(f"{1981 + years}-01-01"))
+    t = np.arange(len(days))
+    noise = np.zeros(len(days))
+    for i in range(1, len(days)):
+        noise[i] = 0.7 * noise[i - 1] + rng.normal(0, 1.5)
+    temp = 11 + 4 * np.cos(2 * np.pi * (t - 15) / 365.25) + noise
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Date", "Temp"])
+        for i, (day, value) in enumerate(zip(days, temp)):
+            writer.writerow([str(day), "" if i % 97 == 50 else f"{value:.1f}"])
+    return Path(path)
