@@ -132,4 +132,6 @@ def _serving_function(model: keras.Model, encoder: Encoder, window: int):
     return tf.function(run, input_signature=[values_spec, categories_spec])
 
 TASK = RegressionTask()
-train, export, load_run = TASK.train, TASK.export, TASK.load_run
+# The Task's methods as module functions: rnnapps.tasks.regression.train(config) etc.
+load, experiment, train, export, load_run = (TASK.load, TASK.experiment, TASK.train,
+                                             TASK.export, TASK.load_run)

@@ -132,4 +132,6 @@ def _train_epochs(config: SentimentConfig, reviews: tf.data.Dataset, n: int) -> 
 
 
 TASK = SentimentTask()
-train, export, load_run = TASK.train, TASK.export, TASK.load_run
+# The Task's methods as module functions: rnnapps.tasks.sentiment.train(config) etc.
+load, experiment, train, export, load_run = (TASK.load, TASK.experiment, TASK.train,
+                                             TASK.export, TASK.load_run)

@@ -89,4 +89,6 @@ class TextgenTask(Task):
 
 
 TASK = TextgenTask()
-train, export, load_run = TASK.train, TASK.export, TASK.load_run
+# The Task's methods as module functions: rnnapps.tasks.textgen.train(config) etc.
+load, experiment, train, export, load_run = (TASK.load, TASK.experiment, TASK.train,
+                                             TASK.export, TASK.load_run)
