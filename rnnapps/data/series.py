@@ -396,7 +396,8 @@ class Encoder:
         target: The target column.
         numeric: Numeric column names, target first (the raw ``values`` order).
         mean: Their training means.
-        std: Their training standard deviations (1 where a column is constant).
+        std: Their training standard deviations (1 where a column is constant, or
+            varies by less than float32 can scale: the model reads float32).
         categories: Categorical column -> its sorted training categories.
     """
 
@@ -425,7 +426,7 @@ class Encoder:
                                  "a date or an id? Give a date as --date-column")
             categories[name] = seen
         return cls(series.target, list(series.numeric), values.mean(axis=0).tolist(),
-                   np.where(std > 0, std, 1.0).tolist(), categories)
+                   np.where(std > np.finfo(np.float32).tiny, std, 1.0).tolist(), categories)
 
     @property
     def n_features(self) -> int:
