@@ -15,6 +15,7 @@ from pathlib import Path
 import keras
 
 from rnnapps.artifacts import write_json
+from rnnapps.config import MONITOR_MODES
 from rnnapps.errors import UsageError
 
 # Name parts of metrics where lower is better (losses, errors) and higher is
@@ -26,7 +27,6 @@ _LOWER_IS_BETTER = ("loss", "crossentropy", "mae", "mse", "rmse", "mape", "msle"
                     "log_cosh", "huber")
 _HIGHER_IS_BETTER = ("accuracy", "acc", "auc", "precision", "recall", "f1", "f1_score", "fbeta",
                      "fbeta_score", "iou", "r2", "r2_score")
-_MODES = ("auto", "min", "max")
 
 
 def metric_direction(name: str, mode: str = "auto") -> str:
@@ -48,8 +48,9 @@ def metric_direction(name: str, mode: str = "auto") -> str:
         UsageError: If ``mode`` is not one of auto, min, max, or ``"auto"``
             cannot tell the direction of ``name``.
     """
-    if mode not in _MODES:
-        raise UsageError(f"monitor_mode must be one of {', '.join(_MODES)}; got {mode!r}")
+    if mode not in MONITOR_MODES:
+        raise UsageError(f"monitor_mode must be one of {', '.join(MONITOR_MODES)}; "
+                         f"got {mode!r}")
     if mode != "auto":
         return mode
     base = name[len("val_"):] if name.startswith("val_") else name
