@@ -185,7 +185,7 @@ def _train(args) -> None:
     run = task.train(config, run_dir=args.run_dir, resume=args.resume,
                      export_dir=None if args.no_export else args.export_dir,
                      tensorboard=args.tensorboard, verbose=0 if args.quiet else 1)
-    show(run.summary())
+    args.show_run(run)
 
 
 def _export(args) -> None:
@@ -225,8 +225,12 @@ def add_tune_arguments(parser: argparse.ArgumentParser, config_cls: type[TaskCon
 
 
 def add_task(tasks, config_cls: type[TaskConfig], *, help: str, description: str,
-             train_help: str, train_description: str):
+             train_help: str, train_description: str,
+             show_run: Callable[[Any], None] = lambda run: show(run.summary())):
     """Adds ``rnnapps <task>`` with ``train``, ``export`` and ``tune``.
+
+    ``show_run`` prints a finished ``Run`` (default: its summary as
+    ``key: value`` lines).
 
     Returns:
         The task's sub-command set, for the task's own commands.
@@ -236,7 +240,7 @@ def add_task(tasks, config_cls: type[TaskConfig], *, help: str, description: str
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = commands.add_parser("train", help=train_help, description=train_description)
     add_train_arguments(train, config_cls)
-    train.set_defaults(run=_train)
+    train.set_defaults(run=_train, show_run=show_run)
     export = commands.add_parser("export", help="export a finished run as a SavedModel")
     export.add_argument("--run-dir", required=True, metavar="DIR", help="the run to export")
     add_export_dir(export)

@@ -17,6 +17,7 @@ import importlib
 from typing import Any, Callable, Sequence
 
 TASKS = {
+    "classify": "rnnapps.tasks.classify",
     "sentiment": "rnnapps.tasks.sentiment",
     "textgen": "rnnapps.tasks.textgen",
     "regression": "rnnapps.tasks.regression",

@@ -141,3 +141,38 @@ def write_tiny_temperatures(path: str | Path, years: int = 3, seed: int = 0) -> 
         for i, (day, value) in enumerate(zip(days, temp)):
             writer.writerow([str(day), "" if i % 97 == 50 else f"{value:.1f}"])
     return Path(path)
+
+
+# -------------------------------------------------------- labelled texts
+TICKET_TEAMS = {
+    "billing": ["invoice", "refund", "charged", "payment", "receipt", "price"],
+    "hardware": ["printer", "screen", "keyboard", "battery", "cable", "laptop"],
+    "network": ["wifi", "vpn", "router", "connection", "dns", "firewall"],
+}
+"""Team -> the words its support tickets use (``write_tickets``)."""
+_TICKET_FILLER = ["please help", "since this morning", "again today", "urgent",
+                  "thanks in advance", "for the whole office", "after the update"]
+
+
+def ticket(team: str, i: int, rng: np.random.Generator) -> str:
+    """A support ticket for ``team``: two of its words among shared filler."""
+    words = TICKET_TEAMS[team]
+    return (f"my {words[i % len(words)]} {rng.choice(_TICKET_FILLER)}, the "
+            f"{words[(i + 2) % len(words)]} is not working {rng.choice(_TICKET_FILLER)}")
+
+
+def write_tickets(path: str | Path, rows: int = 120, seed: int = 0,
+                  teams: Sequence[str] = tuple(TICKET_TEAMS), *,
+                  header: Sequence[str] = ("id", "body", "team")) -> Path:
+    """Writes a CSV of support tickets, ``id,body,team`` by default: texts
+    quoted by the csv module where they need it, one row per ticket, the
+    teams in turn (so every team has ``rows / len(teams)`` tickets)."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        if header:
+            writer.writerow(header)
+        for i in range(rows):
+            team = teams[i % len(teams)]
+            writer.writerow([i, ticket(team, i // len(teams), rng), team])
+    return Path(path)

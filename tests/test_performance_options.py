@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from rnnapps.layers import recurrent_layer
-from rnnapps.tasks.sentiment import bucket_by_length, review_lengths, trim_padding
+from rnnapps.tasks.classify.data import bucket_by_length, token_counts, trim_padding
 from rnnapps.training import Diverged, Trainer
 
 
@@ -77,7 +77,7 @@ def test_length_buckets_keep_every_review_once_and_group_similar_lengths():
     again = [i.numpy() for _, i in bucket_by_length(data, 7, 16)]
     assert all(np.array_equal(a, i) for a, (_, i) in zip(again, batches))
     # Lengths counted once (as train does for every epoch) give the same batches.
-    counted = bucket_by_length(data, 7, 16, review_lengths(data.shuffle(200, seed=1)))
+    counted = bucket_by_length(data, 7, 16, token_counts(data.shuffle(200, seed=1)))
     assert counted.cardinality() == len(batches)
     assert all(np.array_equal(i.numpy(), b) for (_, i), (_, b) in zip(counted, batches))
 

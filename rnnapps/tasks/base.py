@@ -16,7 +16,8 @@ A task is one package ``rnnapps/tasks/<name>/`` listed in
     metrics, the epochs' data with their length, validation/test data, the
     task files a run keeps beside its weights (a vocabulary, statistics);
   - ``build_model(config, files)`` rebuilds the model from a run's files;
-  - ``serving(run)`` returns the resources and endpoints of the SavedModel.
+  - ``serving(run)`` returns the resources and endpoints of the SavedModel;
+  - optionally ``after_train(run)`` adds files to a finished run (plots).
 
   ``train``, ``export``, ``load_run`` and ``predictor`` are written here,
   once, for every task; ``rnnapps.tuning`` builds trials from ``load`` and
@@ -152,6 +153,10 @@ class Task:
         """Returns the SavedModel's resources and endpoints for a finished run."""
         raise NotImplementedError
 
+    def after_train(self, run: Run) -> None:
+        """Optional: writes what the task adds to a finished run (plots of its
+        test metrics); by default nothing."""
+
     # ------------------------------------------------------------ written once
     def train(self, config: TaskConfig, *, run_dir: str | Path | None = None,
               resume: bool = False, export_dir: str | Path | None = "saved_models",
@@ -207,6 +212,7 @@ class Task:
                 else trainer.evaluate(exp.test_data, verbose=verbose))
         metrics = finish_run(out, history, test, exp.data_info)
         run = Run(config, exp.model, out, dict(exp.files), metrics, history.history)
+        self.after_train(run)
         if export_dir is not None and is_chief(strategy):
             run.export = self.export(run_dir, export_dir)
         return run

@@ -66,6 +66,12 @@ class Trainer:
         if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
             raise ValueError(f"steps_per_execution must be a positive integer, "
                              f"got {steps_per_execution!r}")
+        # Grappler's arithmetic optimiser rewrites the gradient sums inside the
+        # recurrent layers' while loops into temporary variables that collide
+        # when the step itself runs in a loop (AlreadyExistsError "TemporaryVariable
+        # ... AddOpsRewrite", tensorflow/tensorflow#23780, open): seen here with a
+        # bidirectional GRU of 128 units. Without that one rewrite the graphs run.
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
         self.model = model
         self.loss = loss
         self.optimizer = optimizer

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.artifacts import ensure_dir
 from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, window_starts, windows
 from rnnapps.errors import UsageError
 from rnnapps.export import open_export
+from rnnapps.plots import check_plot_path, figure, save
 from rnnapps.tasks.regression.baselines import compare, scores_table  # noqa: F401 (the CLI prints it)
 from rnnapps.tasks.regression.config import RegressionConfig
 from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series
 
 NAME = "regression"
-PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def _load(model_dir: str | Path, csv: str | Path | None,
@@ -74,7 +72,7 @@ def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int |
     Raises:
         UsageError: On a bad model directory, data or plot path.
     """
-    _check_plot_path(plot)
+    check_plot_path(plot)
     loaded, config, encoder, path = _load(model_dir, csv, season)
     data = config.data
     series = load_series(data, categorical=list(encoder.categories))
@@ -112,7 +110,7 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
     Raises:
         UsageError: On a bad model directory, too few rows or a bad plot path.
     """
-    _check_plot_path(plot)
+    check_plot_path(plot)
     loaded, config, encoder, _ = _load(model_dir, csv)
     window = config.data.window
     series = load_series(config.data, categorical=list(encoder.categories))
@@ -137,28 +135,6 @@ def _future_times(series: Series, horizon: int) -> list[str]:
 
 
 # ------------------------------------------------------------------ plots
-def _check_plot_path(plot: str | Path | None) -> None:
-    if plot is not None and Path(plot).suffix.lower() not in PLOT_SUFFIXES:
-        raise UsageError(f"--plot must end in {', '.join(PLOT_SUFFIXES)}, got {str(plot)!r}")
-
-
-def _save(fig, path: str | Path) -> Path:
-    path = Path(path)
-    ensure_dir(path.parent)
-    tmp = path.with_name(f".tmp-{path.name}")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    os.replace(tmp, path)
-    return path
-
-
-def _figure():
-    # The object-oriented API renders with Agg and touches no global backend
-    # (safe inside notebooks); matplotlib is imported only when plotting.
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(12, 4))
-    return fig, fig.subplots()
-
-
 def plot_test(path: str | Path, series: Series, starts: np.ndarray,
               forecast: np.ndarray) -> Path:
     """Draws the actual test span and the model's 1-step (and last-step) forecasts.
@@ -166,7 +142,7 @@ def plot_test(path: str | Path, series: Series, starts: np.ndarray,
     Returns:
         The written file.
     """
-    fig, ax = _figure()
+    fig, ax = figure()
     horizon = forecast.shape[1]
     x = series.times if series.times is not None else np.arange(len(series))
     span = np.arange(starts[0], starts[-1] + horizon)
@@ -178,7 +154,7 @@ def plot_test(path: str | Path, series: Series, starts: np.ndarray,
     ax.set_title(f"{series.target}: test span")
     ax.set_ylabel(series.target)
     ax.legend(loc="upper right")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_forecast(path: str | Path, series: Series, window: int,
@@ -188,7 +164,7 @@ def plot_forecast(path: str | Path, series: Series, window: int,
     Returns:
         The written file.
     """
-    fig, ax = _figure()
+    fig, ax = figure()
     n, horizon = len(series), len(forecast)
     ax.plot(np.arange(n - window, n), series.y[-window:], color="black", label="recent")
     ax.plot(np.arange(n - 1, n + horizon), np.r_[series.y[-1], forecast], marker=".",
@@ -196,4 +172,4 @@ def plot_forecast(path: str | Path, series: Series, window: int,
     ax.set_title(f"{series.target}: next {horizon} step{'s' * (horizon > 1)}")
     ax.set_xlabel("row")
     ax.legend(loc="upper left")
-    return _save(fig, path)
+    return save(fig, path)

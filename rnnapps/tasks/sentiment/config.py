@@ -14,11 +14,11 @@ from rnnapps.config import (
     Choice,
     Float,
     Int,
-    RNNConfig,
     TaskConfig,
     TrainConfig,
     option,
 )
+from rnnapps.tasks.classify.config import TextModel
 
 
 @dataclass
@@ -42,15 +42,8 @@ class SentimentData:
         "the 50,000 unlabelled IMDB reviews, which then join the training reviews")
 
 
-@dataclass
-class SentimentModel(RNNConfig):
-    """Embedding -> recurrent stack -> Dense(1, sigmoid)."""
-
-    embedding_dim: int = option(128, "size of the token embedding", low=1)
-    bigram_buckets: int = option(0, "also embed each pair of adjacent tokens, hashed into "
-                                 "this many rows (0: words only)", low=0)
-    pooling: str = option("last", "how the sequence is summarised: the last state, or the "
-                          "maximum over time of every step's output", choices=("last", "max"))
+SentimentModel = TextModel
+"""Embedding -> recurrent stack -> Dense(1, sigmoid): the text classifier's model section."""
 
 
 @dataclass

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from rnnapps.data.imdb import load_imdb
 from rnnapps.errors import UsageError
 from rnnapps.export import open_export
+from rnnapps.tasks.classify.serving import batched
 
 NAME = "sentiment"
 
@@ -39,18 +38,8 @@ def predict(model_dir: str | Path, texts: Sequence[str], batch_size: int = 256) 
 
 def classify(loaded, texts: Sequence[str], batch_size: int = 256,
              verbose: int = 0) -> np.ndarray:
-    """Probabilities from a loaded export, batched by length (``classify``
-    cuts each batch to its longest review, so similar lengths waste nothing)."""
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    bar = keras.utils.Progbar(len(texts), unit_name="review") if verbose else None
-    probabilities = np.zeros(len(texts), np.float32)
-    for i in range(0, len(texts), batch_size):
-        picked = order[i:i + batch_size]
-        batch = tf.constant([str(texts[j]) for j in picked])
-        probabilities[picked] = loaded.classify(batch)["probability"].numpy()
-        if bar:
-            bar.add(len(picked))
-    return probabilities
+    """Probabilities from a loaded export, batched by length."""
+    return batched(loaded.classify, texts, "probability", batch_size, verbose)
 
 
 def evaluate(model_dir: str | Path, data: str | Path | None = None,

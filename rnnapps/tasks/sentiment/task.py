@@ -14,20 +14,12 @@ import tensorflow as tf
 
 from rnnapps.data.imdb import Reviews, load_imdb
 from rnnapps.tasks.base import Experiment, Run, Task
+from rnnapps.tasks.classify.data import adapt, eval_batches, train_epochs, trim_padding, vectorize
+from rnnapps.tasks.classify.model import loss_and_metrics
 from rnnapps.tasks.sentiment.config import SentimentConfig
-from rnnapps.tasks.sentiment.data import (
-    VOCABULARY,
-    batch_reviews,
-    bucketed_steps,
-    make_vectorizer,
-    review_lengths,
-    split_validation,
-    trim_padding,
-    vectorize,
-)
-from rnnapps.tasks.sentiment.model import build_model, rounded_accuracy
+from rnnapps.tasks.sentiment.data import VOCABULARY, make_vectorizer, split_validation
+from rnnapps.tasks.sentiment.model import build_model
 from rnnapps.tasks.sentiment.serving import classify
-from rnnapps.training import Epochs
 
 
 class SentimentTask(Task):
@@ -66,22 +58,22 @@ class SentimentTask(Task):
         if "pseudo" in splits:
             train_reviews = _with_pseudo_labels(train_reviews, splits["pseudo"], notes, data_info)
         vectorizer = make_vectorizer(config)
-        vectorizer.adapt(tf.data.Dataset.from_tensor_slices(
-            train_reviews.texts.astype(str)).batch(1024))
-        train_data = _train_epochs(config, vectorize(vectorizer, train_reviews).cache(),
-                                   len(train_reviews))
+        adapt(vectorizer, train_reviews.texts)
         batch = config.train.batch_size
+        train_data = train_epochs(
+            vectorize(vectorizer, train_reviews.texts,
+                      train_reviews.labels.astype(np.float32)).cache(),
+            len(train_reviews), batch, config.train.seed,
+            config.data.seq_length if config.data.bucket_by_length else None)
 
-        def batched(reviews: Reviews) -> tf.data.Dataset:
-            return batch_reviews(vectorize(vectorizer, reviews), batch)
+        def batched(reviews: Reviews):
+            return eval_batches(vectorizer, reviews.texts, reviews.labels.astype(np.float32),
+                                batch)
 
-        val_ds = (batched(val_reviews).cache().prefetch(tf.data.AUTOTUNE)
-                  if len(val_reviews) else None)
-        test_ds = batched(splits["test"]).prefetch(tf.data.AUTOTUNE)
+        loss, metrics = loss_and_metrics(2)
         return Experiment(
-            build_model(config), keras.losses.BinaryCrossentropy(),
-            [keras.metrics.MeanMetricWrapper(rounded_accuracy, name="accuracy")],
-            train_data, val_ds, test_ds,
+            build_model(config), loss, metrics, train_data,
+            batched(val_reviews) if len(val_reviews) else None, batched(splits["test"]),
             files={VOCABULARY: "\n".join(vectorizer.get_vocabulary())},
             notes=notes, data_info=data_info)
 
@@ -97,7 +89,7 @@ class SentimentTask(Task):
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
         def classify_texts(texts):
-            ids, _ = trim_padding(vectorizer(texts), None)  # short reviews: fewer steps
+            (ids,) = trim_padding(vectorizer(texts))  # short reviews: fewer steps
             probability = model(ids, training=False)
             return {"probability": tf.reshape(probability, [-1])}
 
@@ -113,22 +105,6 @@ def _with_pseudo_labels(train: Reviews, pseudo: Reviews, notes: list, data_info:
                  f"{len(train)} labelled training reviews")
     return Reviews(np.concatenate([train.texts, pseudo.texts]),
                    np.concatenate([train.labels.astype(np.float32), pseudo.labels]))
-
-
-def _train_epochs(config: SentimentConfig, reviews: tf.data.Dataset, n: int) -> Epochs:
-    """One fixed shuffle per (seed, epoch), so a resumed run sees the same batches;
-    with ``bucket_by_length``, batches of similar length."""
-    batch, seed = config.train.batch_size, config.train.seed
-    bucket_up_to = config.data.seq_length if config.data.bucket_by_length else None
-    # Counted once: every epoch's shuffle holds the same reviews.
-    lengths = review_lengths(reviews) if bucket_up_to else None
-    steps = (bucketed_steps(lengths, bucket_up_to, batch) if bucket_up_to else -(-n // batch))
-
-    def for_epoch(epoch: int) -> tf.data.Dataset:
-        shuffled = reviews.shuffle(n, seed=seed + epoch, reshuffle_each_iteration=False)
-        return batch_reviews(shuffled, batch, bucket_up_to, lengths).prefetch(tf.data.AUTOTUNE)
-
-    return Epochs(for_epoch, steps)
 
 
 TASK = SentimentTask()
