@@ -58,6 +58,35 @@ CATALOGUE = [
      "cannot load SavedModel"),
     ("export-unfinished-run", "regression export --run-dir {empty_dir}",
      "is not a finished regression run (no config.json)"),
+    # ---- text classification on the user's own data
+    ("classify-no-data", "classify train", "give the training texts with --data"),
+    ("classify-data-and-tfds", "classify train --data {labels_csv} --tfds ag_news_subset",
+     "(one of them)"),
+    ("classify-unknown-column", "classify train --data {labels_csv} --text-column body",
+     "has no column 'body' (columns: text, label)"),
+    ("classify-empty-file", "classify train --data {blank_csv}", "blank.csv is empty"),
+    ("classify-one-class", "classify train --data {one_class_csv}", "only one class (x)"),
+    ("classify-unseen-test-label",
+     "classify train --data {labels_csv} --test-data {unseen_label_csv}",
+     "unseen_label.csv was never seen in training (classes: x, y)"),
+    ("classify-empty-text", "classify train --data {empty_text_csv}",
+     "line 3: the text is empty"),
+    ("classify-not-utf8", "classify train --data {latin1_csv}", "line 2 is not UTF-8 text"),
+    ("classify-mixed-labels", "classify train --data {mixed_jsonl}",
+     "labels mix integers and strings (1 on line 1, 'pos' on line 2)"),
+    ("classify-no-class-folders", "classify train --data {flat_dir}", "has no class folders"),
+    ("classify-multi-label-fasttext", "classify train --data {multi_label_txt}",
+     "multi-label lines are not supported (line 1)"),
+    ("classify-no-test-split", "classify train --data {labels_csv} --test-split 0",
+     "no test texts: give --test-data or a --test-split above 0"),
+    ("classify-predict-nothing", "classify predict --model {dir}/m",
+     "give the texts as arguments or with --file"),
+    ("classify-zero-top-k", "classify predict --model {classify_model} hi --top-k 0",
+     "--top-k must be >= 1"),
+    ("classify-empty-predict-text", "classify predict --model {classify_model} ' '",
+     "text 1 is empty"),
+    ("classify-plot-suffix", "classify evaluate --model {classify_model} --plot out.txt",
+     "--plot must end in .png"),
     # ---- text generation
     ("empty-corpus", "textgen train --corpus {empty_txt}", "is empty"),
     ("binary-corpus", "textgen train --corpus {binary_txt}", "is a binary file, not text"),
@@ -130,7 +159,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     files["truncated_tar"] = write("truncated.tar.gz", archive.read_bytes()[:300])
     files["no_test_tar"] = write_imdb_archive(d / "no_test.tar.gz", per_label=2,
                                               splits=("train",))
-    for task in ("sentiment", "textgen"):  # rnnapps metadata around a stand-in graph file
+    # rnnapps metadata around a stand-in graph file
+    for task in ("sentiment", "textgen", "classify"):
         model = d / f"{task}_model"
         model.mkdir()
         (model / "saved_model.pb").write_bytes(b"not a protobuf")
@@ -149,6 +179,17 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     files["gap_at_end_csv"] = write("gap_at_end.csv", "y\n" + "\n".join(
         [str(i % 7) for i in range(80)] + ["NA"] * 20) + "\n")
     files["blank_csv"] = write("blank.csv", "")
+    files["labels_csv"] = write("labels.csv", "text,label\na b,x\nc d,y\ne f,x\ng h,y\n")
+    files["one_class_csv"] = write("one_class.csv", "text,label\na b,x\nc d,x\n")
+    files["unseen_label_csv"] = write("unseen_label.csv", "text,label\na b,x\nc d,z\n")
+    files["empty_text_csv"] = write("empty_text.csv", "text,label\na b,x\n  ,y\n")
+    files["latin1_csv"] = write("latin1.csv", b"text,label\ncaf\xe9,x\nok,y\n")
+    files["mixed_jsonl"] = write("mixed.jsonl", '{"text": "a", "label": 1}\n'
+                                                '{"text": "b", "label": "pos"}\n')
+    (d / "flat").mkdir()
+    files["flat_dir"] = d / "flat"
+    write("flat/a.txt", "a text beside no class folder")
+    files["multi_label_txt"] = write("multi.txt", "__label__a __label__b some text\n")
     return {k: str(v) for k, v in files.items()}
 
 

@@ -22,9 +22,8 @@ from rnnapps.config import (
     option,
     with_defaults,
 )
+from rnnapps.data.labelled import FORMATS  # no TensorFlow there either
 
-FORMATS = ("auto", "csv", "tsv", "jsonl", "fasttext", "folder")
-"""File formats ``--format`` names (``rnnapps.data.labelled`` reads them)."""
 TOKENS = ("word", "char")
 CLASS_WEIGHTS = ("none", "balanced")
 
