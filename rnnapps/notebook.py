@@ -23,7 +23,12 @@ import numpy as np
 
 from rnnapps.data import DATA_ROOT_ENV
 from rnnapps.logs import native_stderr_silenced
-from rnnapps.testing import write_tiny_corpus, write_tiny_imdb, write_tiny_temperatures
+from rnnapps.testing import (
+    write_tickets,
+    write_tiny_corpus,
+    write_tiny_imdb,
+    write_tiny_temperatures,
+)
 
 QUICK_ENV = "RNNAPPS_QUICK"
 """Environment variable: set to 1 to run the notebooks with tiny sizes."""
@@ -168,6 +173,34 @@ def temperatures_csv(workdir: str | Path) -> tuple[Path, bool]:
     """
     return _real_or_tiny("timeseries", "daily-min-temperatures.csv", workdir,
                          write_tiny_temperatures)
+
+
+# -------------------------------------------------------- labelled texts
+TREC_HEADER = ("id", "text", "coarse")
+"""The stand-in's header: the real TREC columns ``text`` and ``coarse`` (no ``fine``)."""
+
+
+def trec_csvs(workdir: str | Path) -> tuple[Path, Path, bool]:
+    """TREC question types (``text,coarse,fine``), or in quick mode a tiny stand-in.
+
+    The stand-in is two CSVs of support tickets (``rnnapps.testing.write_tickets``)
+    under the same ``text`` and ``coarse`` column names, so the same options
+    (``label_column="coarse"``) read both.
+
+    Args:
+        workdir: Where a stand-in is written (under ``tiny-data/``).
+
+    Returns:
+        ``(train_csv, test_csv, real)``; ``real`` is True only if both files
+        are the real ones.
+    """
+    train, real_train = _real_or_tiny(
+        "text_classification", "trec/train.csv", workdir,
+        lambda path: write_tickets(path, rows=120, seed=0, header=TREC_HEADER))
+    test, real_test = _real_or_tiny(
+        "text_classification", "trec/test.csv", workdir,
+        lambda path: write_tickets(path, rows=60, seed=1, header=TREC_HEADER))
+    return train, test, real_train and real_test
 
 
 # ------------------------------------------------------------------ files

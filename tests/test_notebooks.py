@@ -30,7 +30,7 @@ KERNEL = "rnnapps-test"
 def test_all_notebooks_are_found():
     names = [p.stem for p in NOTEBOOKS]
     assert names == ["01_sentiment", "02_text_generation", "03_sequence_regression",
-                     "04_rnn_theory", "05_tuning"]
+                     "04_rnn_theory", "05_tuning", "06_text_classification"]
 
 
 @pytest.fixture(scope="module")

@@ -100,7 +100,10 @@ class ClassifyConfig(TaskConfig):
 
     task: ClassVar[str] = "classify"
     objective: ClassVar[str] = "val_accuracy"
-    presets: ClassVar[dict] = {"reference": {}}
+    presets: ClassVar[dict] = {
+        "reference": {},
+        "best": {"batch_size": 32, "dropout": 0.5, "epochs": 20, "patience": 5},
+    }
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(32, 256, step=32), "layers": Int(1, 2),
         "bidirectional": Bool(), "dropout": Float(0.0, 0.6),
