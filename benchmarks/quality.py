@@ -2,9 +2,10 @@
 
     python benchmarks/quality.py --task sentiment --preset reference
     python benchmarks/quality.py --task all --preset best --data-dir ../shared/data
+    python benchmarks/quality.py --task classify --preset best   # TREC, SST-2, SST-5
 
 Each run writes ``benchmarks/results/quality/<task>-<dataset>-<preset>.json`` with the
-config, the metric next to its target and the reference points of issue #9, the wall
+config, the metric next to its target and published reference points, the wall
 time and the machine, and prints one summary line. Runs take minutes to an hour; they
 are run by hand, never by the test suite.
 """
@@ -26,17 +27,36 @@ from rnnapps import registry  # noqa: E402
 
 POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws,hour,month"  # weather and calendar
 # Presets tuned for one dataset, used for it when the general name is asked for.
-DATASET_PRESETS = {("pollution-h24", "best"): "best-pollution-24h"}
+DATASET_PRESETS = {("pollution-h24", "best"): "best-pollution-24h",
+                   ("sst2", "best"): "best-sst2", ("sst5", "best"): "best-sst5"}
 # Self-training rounds: after the first model, each new one also learns from the
 # unlabelled reviews as labelled by the one before (``--teacher``); the wall time
 # counts every round.
 SELF_TRAINING_ROUNDS = {("imdb", "best"): 1}
+# Published test accuracies of the sentence classification sets (Kim 2014,
+# Table 2; the data's README): CNN-rand learns its word vectors from scratch,
+# as models here do. fastText, when installed, is run on the same splits.
+CNN_RAND = {name: {"CNN-rand (Kim 2014)": rand, "CNN-non-static, word2vec (Kim 2014)": w2v}
+            for name, rand, w2v in (("trec", 0.912, 0.936), ("sst2", 0.827, 0.872),
+                                    ("sst5", 0.450, 0.480))}
 
 
 def runs(data_dir: Path) -> dict:
     """Task -> [(dataset name, config overrides for the full data, how to score)]."""
-    series = data_dir / "timeseries"
+    series, texts = data_dir / "timeseries", data_dir / "text_classification"
     return {
+        "classify": [
+            ("trec", {"data": str(texts / "trec" / "train.csv"),
+                      "test_data": str(texts / "trec" / "test.csv"), "label_column": "coarse"},
+             {"metric": "test accuracy", "target": 0.912, "higher": True,
+              "reference": CNN_RAND["trec"]}),
+            *((name, {"data": str(texts / name / f"train.{ext}"),
+                      "val_data": str(texts / name / f"dev.{ext}"),
+                      "test_data": str(texts / name / f"test.{ext}")},
+               {"metric": "test accuracy", "target": CNN_RAND[name]["CNN-rand (Kim 2014)"],
+                "higher": True, "reference": CNN_RAND[name]})
+              for name, ext in (("sst2", "tsv"), ("sst5", "jsonl"))),
+        ],
         "sentiment": [("imdb", {"data": str(data_dir / "imdb_reviews" / "aclImdb_v1.tar.gz")},
                        {"metric": "test accuracy", "target": 0.90, "higher": True,
                         "reference": {"keras.io BiLSTM": 0.843, "Dai & Le LSTM": 0.865,
@@ -60,7 +80,7 @@ def runs(data_dir: Path) -> dict:
 
 def score(task: str, result: dict) -> float:
     """The number the target is about."""
-    if task == "sentiment":
+    if task in ("sentiment", "classify"):
         return result["test"]["accuracy"]
     if task == "textgen":
         return result["val"]["val_loss"]
@@ -70,9 +90,25 @@ def score(task: str, result: dict) -> float:
     return test["model"]["mae"] / min(baselines) - 1.0  # relative to the best baseline
 
 
+def fasttext_reference(dataset: str, data_dir: Path) -> dict:
+    """fastText's test accuracy on the same splits, if it is installed (one thread,
+    so it repeats exactly), else a note saying it was not run."""
+    import fasttext_reference as ft
+
+    if not ft.available():
+        return {"fastText": "not installed (pip install 'rnnapps[fasttext]')"}
+    folder, read, ext, has_dev = ft.SETS[dataset]
+    base = data_dir / "text_classification" / folder
+    result = ft.fasttext_accuracy(read(base / f"train.{ext}"), read(base / f"test.{ext}"),
+                                  validation=read(base / f"dev.{ext}") if has_dev else None,
+                                  threads=1)
+    return {"fastText (same splits, bigrams)": result["accuracy"]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=(*registry.TASKS, "all"), default="all")
+    parser.add_argument("--dataset", help="only this dataset of the task (e.g. trec)")
     parser.add_argument("--preset", default="reference")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--out", type=Path, default=RESULTS / "quality")
@@ -82,6 +118,8 @@ def main(argv=None) -> int:
             continue
         cls, runner = registry.config_class(task), registry.get_task(task)
         for dataset, overrides, goal in cases:
+            if args.dataset not in (None, dataset):
+                continue
             preset = DATASET_PRESETS.get((dataset, args.preset), args.preset)
             cls.preset(preset)  # an unknown name stops here
             # The preset's settings win over the dataset's defaults (e.g. its window).
@@ -102,6 +140,9 @@ def main(argv=None) -> int:
                                    "train_seconds": result["train_seconds"]})
                 wall = time.perf_counter() - start
             value = score(task, result)
+            if task == "classify":
+                goal = {**goal, "reference": {**goal["reference"],
+                                              **fasttext_reference(dataset, args.data_dir)}}
             reached = value >= goal["target"] if goal["higher"] else value <= goal["target"]
             report = {"task": task, "dataset": dataset, "preset": preset,
                       **goal, "value": value, "reached": reached,

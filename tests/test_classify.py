@@ -154,3 +154,22 @@ def test_report_scores_from_the_confusion_matrix():
     y, s = rng.integers(0, 2, 200), rng.integers(0, 5, 200) / 4.0  # many ties
     pairs = [(a > b) + 0.5 * (a == b) for a in s[y == 1] for b in s[y == 0]]
     assert roc_auc(y, s) == pytest.approx(np.mean(pairs))
+
+
+@pytest.mark.parametrize("standardize, tokens", [
+    ("lower", ["who", "?", "is", "it"]), ("lower_and_strip_punctuation", ["who", "is", "it"]),
+    ("none", ["Who", "?", "is", "it"])])
+def test_standardize_keeps_or_strips_punctuation(standardize, tokens):
+    from rnnapps.tasks.classify.data import adapt, make_vectorizer
+
+    vectorizer = make_vectorizer(20, 4, standardize=standardize)
+    adapt(vectorizer, ["Who is it ?", "Who ?"])
+    assert sorted(vectorizer.get_vocabulary()[2:]) == sorted(tokens)
+
+
+def test_sequence_length_is_a_high_percentile_of_the_training_lengths():
+    from rnnapps.tasks.classify.data import choose_seq_length
+
+    texts = ["w " * n for n in range(1, 101)]
+    assert choose_seq_length(texts) == 100  # the 99th percentile of 1..100, rounded up
+    assert choose_seq_length(["abcd", "ab"], tokens="char") == 4

@@ -25,6 +25,7 @@ from rnnapps.config import (
 from rnnapps.data.labelled import FORMATS  # no TensorFlow there either
 
 TOKENS = ("word", "char")
+STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation", "none")
 CLASS_WEIGHTS = ("none", "balanced")
 
 
@@ -67,8 +68,12 @@ class ClassifyData:
                          choices=TOKENS)
     max_tokens: int = option(20000, "vocabulary size, padding and OOV included", low=3)
     seq_length: Optional[int] = option(
-        None, "tokens per text, longer ones are cut (default: the 95th percentile of "
+        None, "tokens per text, longer ones are cut (default: the 99th percentile of "
         "the training texts' lengths)", low=1)
+    standardize: str = option(
+        "lower_and_strip_punctuation", "how texts are cleaned before they are split: "
+        "Keras's TextVectorization standardisations (keep punctuation with 'lower' when "
+        "the texts are already tokenised, as SST's are)", choices=STANDARDIZE)
     bucket_by_length: bool = option(
         False, "batch training texts of similar length together, so less padding is "
         "computed (same texts per epoch, grouped differently)")
@@ -102,7 +107,15 @@ class ClassifyConfig(TaskConfig):
     objective: ClassVar[str] = "val_accuracy"
     presets: ClassVar[dict] = {
         "reference": {},
-        "best": {"batch_size": 32, "dropout": 0.5, "epochs": 20, "patience": 5},
+        # TREC's settings; the Stanford Sentiment Treebank's texts are already
+        # tokenised (punctuation is a token) and its test sentences are longer
+        # than most training phrases, hence a fixed sequence length there.
+        "best": {"batch_size": 32, "dropout": 0.5, "learning_rate": 5e-4, "epochs": 30,
+                 "patience": 6},
+        "best-sst2": {"standardize": "lower", "seq_length": 64, "batch_size": 64,
+                      "epochs": 4},
+        "best-sst5": {"standardize": "lower", "seq_length": 64, "batch_size": 32,
+                      "dropout": 0.5, "learning_rate": 5e-4, "epochs": 20, "patience": 4},
     }
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(32, 256, step=32), "layers": Int(1, 2),

@@ -23,7 +23,7 @@ CHUNK = 4096
 
 
 def make_vectorizer(max_tokens: int, seq_length: int, *, tokens: str = "word",
-                    standardize: str | Callable = "lower_and_strip_punctuation",
+                    standardize: str | Callable | None = "lower_and_strip_punctuation",
                     vocabulary: Sequence[str] | None = None):
     """The ``TextVectorization`` layer: text -> ``seq_length`` token ids.
 
@@ -34,13 +34,15 @@ def make_vectorizer(max_tokens: int, seq_length: int, *, tokens: str = "word",
         max_tokens: Vocabulary size, padding and OOV included.
         seq_length: Ids per text (longer texts are cut, shorter ones padded).
         tokens: ``"word"`` (split on whitespace) or ``"char"``.
-        standardize: Keras's name or a registered function; ``"char"``
-            tokens only lower-case (punctuation is information there).
+        standardize: Keras's name (``"none"``: as they are) or a registered
+            function; ``"char"`` tokens only lower-case (punctuation is
+            information there).
         vocabulary: A fitted vocabulary.
     """
     return keras.layers.TextVectorization(
         max_tokens=max_tokens, output_sequence_length=seq_length, vocabulary=vocabulary,
-        standardize="lower" if tokens == "char" else standardize,
+        standardize="lower" if tokens == "char" else (
+            None if standardize == "none" else standardize),
         split="character" if tokens == "char" else "whitespace")
 
 
@@ -67,7 +69,7 @@ def text_lengths(texts: Sequence[str], tokens: str = "word") -> np.ndarray:
 
 
 def choose_seq_length(texts: Sequence[str], tokens: str = "word",
-                      percentile: float = 95.0) -> int:
+                      percentile: float = 99.0) -> int:
     """The ``percentile``-th percentile of the texts' lengths (at least 1)."""
     return max(1, int(np.ceil(np.percentile(text_lengths(texts, tokens), percentile))))
 

@@ -93,7 +93,8 @@ class ClassifyTask(Task):
         keras.utils.set_random_seed(config.train.seed)  # the model's initial weights
         d, batch, n_classes = config.data, config.train.batch_size, len(corpus.classes)
         seq_length = d.seq_length or choose_seq_length(corpus.train.texts, d.tokens)
-        vectorizer = make_vectorizer(d.max_tokens, seq_length, tokens=d.tokens)
+        vectorizer = make_vectorizer(d.max_tokens, seq_length, tokens=d.tokens,
+                                     standardize=d.standardize)
         adapt(vectorizer, corpus.train.texts)
         columns = [_targets(corpus.train.labels, n_classes)]
         if d.class_weight == "balanced":
@@ -134,6 +135,7 @@ class ClassifyTask(Task):
         meta = run.files[CLASSES]
         vectorizer = make_vectorizer(run.config.data.max_tokens, meta["seq_length"],
                                      tokens=run.config.data.tokens,
+                                     standardize=run.config.data.standardize,
                                      vocabulary=run.files[VOCABULARY].split("\n"))
         vectorizer.build((None,))
         model, classes = run.model, meta["classes"]
