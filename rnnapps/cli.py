@@ -107,9 +107,9 @@ def add_train_arguments(parser: argparse.ArgumentParser, config_cls: type[TaskCo
     """The options every task's ``train`` takes."""
     parser.add_argument("--config", metavar="FILE.json",
                         help="start from a saved config (options typed here override it)")
-    parser.add_argument("--preset", choices=sorted(config_cls.presets),
-                        help="start from named settings: reference (the defaults) or best "
-                             "(options typed here override it)")
+    parser.add_argument("--preset", choices=list(config_cls.presets), metavar="NAME",
+                        help=f"start from named settings: {', '.join(config_cls.presets)} "
+                             "(reference: the defaults; options typed here override it)")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="checkpoints, history and weights (default: runs/<task>/<time>)")
     parser.add_argument("--resume", action="store_true",
