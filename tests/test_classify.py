@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli, run_tensorflow_only, write_imdb_archive
+from rnnapps import cli
 from rnnapps.testing import TICKET_TEAMS, write_tickets
 
 TINY = ["--units", "16", "--embedding-dim", "16", "--batch-size", "16", "--seed", "3",
@@ -74,49 +75,54 @@ def test_export_serves_labels_and_every_probability_with_tensorflow_alone(ticket
     np.testing.assert_allclose(out["probability"], probabilities.max(axis=1), rtol=1e-6)
 
 
-def test_predict_texts_and_a_file_with_top_k(tickets):
+def in_process(capsys, *args: str) -> str:
+    """Runs ``rnnapps ARGS`` in this process (TensorFlow is loaded once) and
+    returns its stdout; the training run above went through a real subprocess."""
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def test_predict_texts_and_a_file_with_top_k(tickets, capsys):
     work, data, _ = tickets
     model = str(work / "saved_models" / "classify")
-    proc = run_cli("classify", "predict", "--model", model, "the wifi router keeps dropping",
-                   "--top-k", "3")
-    assert proc.returncode == 0, proc.stderr
-    top = proc.stdout.split("\t")[0].split("  ")
+    out = in_process(capsys, "classify", "predict", "--model", model,
+                     "the wifi router keeps dropping", "--top-k", "3")
+    top = out.split("\t")[0].split("  ")
     assert len(top) == 3 and top[0].startswith("network ")
     assert sorted(t.split()[0] for t in top) == TEAMS
     lines = work / "lines.txt"
     lines.write_text("new battery for my laptop\n\nvpn is down\n", encoding="utf-8")
     for path in (lines, data):  # one text per line; the CSV's training column
-        proc = run_cli("classify", "predict", "--model", model, "--file", str(path))
-        assert proc.returncode == 0, proc.stderr
-        rows = proc.stdout.strip().splitlines()
+        out = in_process(capsys, "classify", "predict", "--model", model, "--file", str(path))
+        rows = out.strip().splitlines()
         assert len(rows) == (2 if path == lines else 240)
         assert {r.split("\t")[0] for r in rows} <= set(TEAMS)
-    assert proc.stdout.splitlines()[0].startswith("billing\t")  # row 0's team
+    assert rows[0].startswith("billing\t")  # row 0's team
 
 
-def test_evaluate_on_a_file_and_on_the_runs_own_test_split(tickets):
+def test_evaluate_on_a_file_and_on_the_runs_own_test_split(tickets, capsys):
     work, data, _ = tickets
     model = str(work / "saved_models" / "classify")
     plot = work / "confusion.png"
-    proc = run_cli("classify", "evaluate", "--model", model, "--data", str(data),
-                   "--plot", str(plot), "--json")
-    assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout)
+    report = json.loads(in_process(capsys, "classify", "evaluate", "--model", model,
+                                   "--data", str(data), "--plot", str(plot), "--json"))
     assert report["texts"] == 240 and set(report["per_class"]) == set(TEAMS)
     assert plot.read_bytes()[:4] == b"\x89PNG"
-    proc = run_cli("classify", "evaluate", "--model", model, "--json")
-    assert proc.returncode == 0, proc.stderr
+    again = json.loads(in_process(capsys, "classify", "evaluate", "--model", model, "--json"))
     trained = json.loads((work / "run" / "metrics.json").read_text())["test"]
-    assert json.loads(proc.stdout)["accuracy"] == pytest.approx(trained["accuracy"])
+    assert again["accuracy"] == pytest.approx(trained["accuracy"])
 
 
-def test_imdb_archive_as_a_folder_per_class_trains_one_sigmoid(tmp_path):
+def test_imdb_archive_as_a_folder_per_class_trains_one_sigmoid(tmp_path, capsys,
+                                                                monkeypatch):
     archive = write_imdb_archive(tmp_path / "aclImdb_v1.tar.gz", per_label=24)
-    proc = run_cli("classify", "train", "--data", f"{archive}/aclImdb/train",
-                   "--test-data", f"{archive}/aclImdb/test", "--classes", "neg,pos",
-                   "--tokens", "char", "--class-weight", "balanced", "--epochs", "2",
-                   "--run-dir", "run", "--no-export", *TINY, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    monkeypatch.chdir(tmp_path)
+    in_process(capsys, "classify", "train", "--data", f"{archive}/aclImdb/train",
+               "--test-data", f"{archive}/aclImdb/test", "--classes", "neg,pos",
+               "--tokens", "char", "--class-weight", "balanced", "--epochs", "2",
+               "--run-dir", "run", "--no-export", *TINY)
     test = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
     assert test["texts"] == 48 and set(test["per_class"]) == {"neg", "pos"}
     assert 0.0 <= test["roc_auc"] <= 1.0
