@@ -92,9 +92,10 @@ def _predict(args) -> None:
     if args.file:
         config = serving.open_export(args.model, "classify").config
         texts = serving.read_predict_texts(args.file, config, args.text_column)
+    from rnnapps.tasks.classify.report import shorten
+
     for result, text in zip(serving.predict(args.model, texts, top_k=args.top_k), texts):
-        short = " ".join(text.split())
-        short = short if len(short) <= 60 else short[:57] + "..."
+        short = shorten(text, 60)
         if args.top_k == 1:
             print(f"{result['label']}\t{result['probability']:.4f}\t{short}")
         else:

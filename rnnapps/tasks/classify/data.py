@@ -18,6 +18,8 @@ import tensorflow as tf
 from rnnapps.training import Epochs
 
 VOCABULARY = "vocabulary.txt"
+CLASSES = "classes.json"
+"""The class names (in id order) and the sequence length a run chose."""
 CHUNK = 4096
 """Texts per call of the vectoriser (bounds the memory one call holds)."""
 

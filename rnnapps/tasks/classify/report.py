@@ -92,13 +92,14 @@ def confident_mistakes(labels: np.ndarray, probabilities: np.ndarray, classes: S
     wrong = np.flatnonzero(predicted != labels)
     confidence = probabilities[wrong, predicted[wrong]]
     picked = wrong[np.argsort(-confidence, kind="stable")[:limit]]
-    return [{"text": _short(str(texts[i])), "label": classes[labels[i]],
+    return [{"text": shorten(str(texts[i])), "label": classes[labels[i]],
              "predicted": classes[predicted[i]],
              "probability": round(float(probabilities[i, predicted[i]]), 4)}
             for i in picked]
 
 
-def _short(text: str, width: int = 160) -> str:
+def shorten(text: str, width: int = 160) -> str:
+    """The text on one line (whitespace runs collapsed), cut to ``width`` with "..."."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[:width - 3] + "..."
 

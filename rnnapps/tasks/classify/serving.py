@@ -15,10 +15,10 @@ from rnnapps.errors import UsageError
 from rnnapps.export import Predictor, open_export
 from rnnapps.plots import check_plot_path
 from rnnapps.tasks.classify.config import ClassifyConfig
+from rnnapps.tasks.classify.data import CLASSES
 from rnnapps.tasks.classify.report import classification_report, plot_confusion
 
 NAME = "classify"
-CLASSES = "classes.json"
 
 
 def batched(endpoint, texts: Sequence[str], key: str, batch_size: int = 256,

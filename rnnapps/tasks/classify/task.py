@@ -27,6 +27,7 @@ from rnnapps.errors import UsageError
 from rnnapps.tasks.base import Experiment, Run, Task
 from rnnapps.tasks.classify.config import ClassifyConfig
 from rnnapps.tasks.classify.data import (
+    CLASSES,
     VOCABULARY,
     adapt,
     choose_seq_length,
@@ -39,8 +40,6 @@ from rnnapps.tasks.classify.data import (
 from rnnapps.tasks.classify.model import build_classifier, loss_and_metrics
 from rnnapps.tasks.classify.report import classification_report, plot_confusion
 
-CLASSES = "classes.json"
-"""The class names (in id order) and the sequence length a run chose."""
 CONFUSION = "confusion.png"
 
 
