@@ -17,6 +17,7 @@ import numpy as np
 
 from rnnapps.data import find_in_data_root
 from rnnapps.errors import UsageError
+from rnnapps.samples import resolve as resolve_sample
 
 LABELS = ("neg", "pos")
 """Label folder names; the label id is the index (0 = negative)."""
@@ -40,7 +41,8 @@ def load_imdb(source: str | Path | None = None, unlabelled: bool = False) -> dic
 
     Args:
         source: An ``aclImdb`` folder (or a folder holding one), an
-            ``aclImdb_v1.tar.gz`` archive, or None for
+            ``aclImdb_v1.tar.gz`` archive, ``"sample"`` for the reviews shipped
+            with rnnapps (``rnnapps.samples``), or None for
             ``$RNNAPPS_DATA_DIR/imdb_reviews`` and then tensorflow-datasets.
         unlabelled: Also return the ``train/unsup`` reviews, labelled
             ``UNLABELLED``.
@@ -57,7 +59,7 @@ def load_imdb(source: str | Path | None = None, unlabelled: bool = False) -> dic
         source = find_in_data_root("imdb_reviews", "aclImdb", "aclImdb_v1.tar.gz")
         if source is None:
             return _load_tfds(unlabelled)
-    path = Path(source)
+    path = Path(resolve_sample(source, "imdb_reviews"))
     if not path.exists():
         raise UsageError(f"IMDB data not found: {path}")
     if path.is_dir():
