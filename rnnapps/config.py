@@ -28,6 +28,10 @@ CELLS = tuple(_CELL_TABLE)
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 """``tf.distribute`` strategy names (``rnnapps.distribute`` builds them)."""
+TUNE_STRATEGIES = ("default", "mirrored")
+"""The strategies ``tune`` runs its trials under: one process's devices. The
+trials of a search run one after another in one process, so each host of a
+multi-worker cluster would run a search of its own."""
 LR_SCHEDULES = ("constant", "cosine")
 MONITOR_MODES = ("auto", "min", "max")
 
@@ -258,6 +262,21 @@ def with_defaults(base: type, **defaults: Any) -> type:
     changed = [(name, hints[name], field(default=value, metadata=known[name].metadata))
                for name, value in defaults.items()]
     return dataclasses.make_dataclass(base.__name__, changed, bases=(base,))
+
+
+def check_tune_strategy(config: "TaskConfig") -> None:
+    """Checks that a search can run its trials under ``config.train.strategy``.
+
+    Args:
+        config: The search's base config.
+
+    Raises:
+        UsageError: On a strategy outside ``TUNE_STRATEGIES`` (a multi-worker one).
+    """
+    name = config.train.strategy
+    if name not in TUNE_STRATEGIES:
+        raise UsageError(f"tune runs its trials in one process: --strategy must be one of "
+                         f"{', '.join(TUNE_STRATEGIES)}; got {name!r}")
 
 
 def check_chronological_split(val_fraction: float, test_fraction: float) -> None:

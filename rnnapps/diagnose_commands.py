@@ -13,6 +13,15 @@ from typing import Callable
 from rnnapps import cli
 from rnnapps.config import CELLS
 
+EXAMPLES = {
+    "gradients": ("rnnapps diagnose gradients --plot gradients.png",
+                  "rnnapps diagnose gradients --cells simple_rnn,lstm --recurrent-scale 1,2 "
+                  "--length 100 --json gradients.json"),
+    "memory": ("rnnapps diagnose memory --lengths 10,50 --epochs 5",
+               "rnnapps diagnose memory --cells lstm,gru --fixed-lag --json memory.json"),
+}
+"""Example command lines shown in each command's ``--help``."""
+
 
 def _list_arg(kind: type, choices: tuple[str, ...] | None = None) -> Callable:
     """An argparse type for comma-separated values: names from ``choices``,
@@ -54,7 +63,7 @@ def register(tasks) -> None:
     tool = tasks.add_parser("diagnose", help="gradient flow and long-range memory of RNN cells",
                             description="Measure how gradients vanish or explode through "
                                         "time, and how far back each cell can remember.")
-    commands = tool.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = tool.add_subparsers(dest="command", metavar="COMMAND")
     _add_gradients(commands)
     _add_memory(commands)
 
@@ -74,7 +83,8 @@ def _add_gradients(commands) -> None:
         "gradients", help="||dL/dh_t|| against the distance from the loss",
         description="For each cell, measure the total gradient of a last-step loss "
                     "w.r.t. every hidden state, print the decay per step and what clipping "
-                    "by global norm does to the gradient, and plot the curves.")
+                    "by global norm does to the gradient, and plot the curves.",
+        epilog=cli.epilog(*EXAMPLES["gradients"]))
     _common(grads, list(CELLS))
     grads.add_argument("--length", type=_positive(int), default=200,
                        help="sequence length T (default: 200)")
@@ -96,7 +106,8 @@ def _add_memory(commands) -> None:
         "memory", help="remember a key symbol across up to T steps",
         description="Train each cell with the shared loop to name the one key symbol hidden "
                     "at a random step among T distractors, and report the best validation "
-                    "accuracy.")
+                    "accuracy.",
+        epilog=cli.epilog(*EXAMPLES["memory"]))
     _common(memory, ["simple_rnn", "lstm", "gru"])
     memory.add_argument("--lengths", type=_list_arg(int), default=[10, 50, 100],
                         metavar="T,..", help="sequence lengths (default: 10,50,100)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections import Counter
 from pathlib import Path
 
 import tensorflow as tf
@@ -90,6 +91,41 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name not in _made:
         _made[name] = STRATEGIES[name]()
     return _made[name]
+
+
+def describe_devices(name: str) -> str:
+    """One line naming what TensorFlow computes on and the strategy ``name``.
+
+    Args:
+        name: A strategy name (``rnnapps.config.STRATEGIES``); it is made
+            here if it was not yet.
+
+    Returns:
+        E.g. ``device: 1 GPU (NVIDIA H200) · strategy: mirrored (1 replica)``
+        or ``device: CPU (2 cores) · strategy: default``.
+
+    Raises:
+        UsageError: On an unknown strategy or a cluster that is not configured.
+    """
+    strategy = make_strategy(name)
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = Counter(tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+                        for gpu in gpus)
+        kinds = ", ".join(kind if n == 1 else f"{kind} x{n}" for kind, n in names.items())
+        device = f"{_count(len(gpus), 'GPU')} ({kinds})"
+    else:
+        cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                 else os.cpu_count() or 1)
+        logical = len(tf.config.list_logical_devices("CPU"))
+        split = f", {logical} logical devices" if logical > 1 else ""
+        device = f"CPU ({_count(cores, 'core')}{split})"
+    replicas = "" if name == "default" else f" ({_count(strategy.num_replicas_in_sync, 'replica')})"
+    return f"device: {device} · strategy: {name}{replicas}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def local_cluster(workers: int) -> list[dict]:

@@ -9,8 +9,6 @@ train``, ``evaluate`` and ``predict``; only the data is small.
 
 from __future__ import annotations
 
-import argparse
-
 from rnnapps import cli
 
 EXAMPLES = ("I loved this film: the cast is superb and the ending moved me.",
@@ -27,8 +25,7 @@ def register(subcommands) -> None:
                     "sample's test reviews and classify two sentences. Offline; about a "
                     "minute on two CPU cores.",
         epilog="examples:\n  rnnapps quickstart\n  rnnapps quickstart --seed 7 "
-               "--export-dir /tmp/models",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+               "--export-dir /tmp/models")
     parser.add_argument("--run-dir", metavar="DIR",
                         help="checkpoints, history and weights (default: runs/sentiment/<time>)")
     cli.add_export_dir(parser)
@@ -43,10 +40,12 @@ def run(args) -> None:
 
     config = SentimentConfig.preset("sample").replace(seed=args.seed)
     verbose = 0 if args.quiet else 1
+    task = cli.task_object("sentiment")
+    cli.print_device("default")
     print("1/3 train: sentiment, preset 'sample' (a BiGRU(32) with word pairs) on the "
           "IMDB sample shipped with rnnapps")
-    run = cli.task_object("sentiment").train(config, run_dir=args.run_dir,
-                                             export_dir=args.export_dir, verbose=verbose)
+    run = task.train(config, run_dir=args.run_dir, export_dir=args.export_dir,
+                     verbose=verbose)
     metrics = run.metrics
     print(f"    test accuracy {metrics['test']['accuracy']:.3f} "
           f"(best epoch {metrics['best_epoch']} of {metrics['epochs']}, "

@@ -9,15 +9,19 @@ the tuner's best-epoch bookkeeping work as with Keras's own loop.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 from typing import Any
 
 import keras
 import keras_tuner
+import tensorflow as tf
 
 from rnnapps import registry
 from rnnapps.artifacts import ensure_dir, write_json
-from rnnapps.config import Bool, Choice, Float, Int, TaskConfig
+from rnnapps.config import Bool, Choice, Float, Int, TaskConfig, check_tune_strategy
+from rnnapps.distribute import make_strategy
 from rnnapps.errors import Diverged, UsageError
 from rnnapps.tasks.base import Task, make_trainer
 from rnnapps.training import metric_direction
@@ -74,18 +78,23 @@ class TaskHyperModel(keras_tuner.HyperModel):
     """A keras-tuner HyperModel for any rnnapps task.
 
     The task's ``experiment`` seeds with ``config.train.seed`` before it builds,
-    so every trial starts from the weights its config determines.
+    so every trial starts from the weights its config determines. Each trial's
+    model and optimizer are made under ``strategy``'s scope, as in ``train``.
 
     Args:
         task: The ``Task`` (or any object with an ``experiment(config, raw)`` method).
         base: The config whose searched fields ``hp`` replaces.
         raw: The task's loaded data (``task.load(base)``), shared by all trials.
         objective: The metric the search optimises, e.g. ``val_loss``.
+        strategy: The ``tf.distribute`` strategy of the trials (default: the
+            current one, usually one device).
     """
 
-    def __init__(self, task: Task, base: TaskConfig, raw: Any, objective: str):
+    def __init__(self, task: Task, base: TaskConfig, raw: Any, objective: str,
+                 strategy: tf.distribute.Strategy | None = None):
         super().__init__(name=base.task)
         self.task, self.base, self.raw, self.objective = task, base, raw, objective
+        self.strategy = strategy or tf.distribute.get_strategy()
         self._experiment = None
 
     def config(self, hp: keras_tuner.HyperParameters) -> TaskConfig:
@@ -94,7 +103,8 @@ class TaskHyperModel(keras_tuner.HyperModel):
                                     for name, spec in self.base.search_space.items()})
 
     def build(self, hp):
-        self._experiment = self.task.experiment(self.config(hp), self.raw)
+        with self.strategy.scope():
+            self._experiment = self.task.experiment(self.config(hp), self.raw)
         return self._experiment.model
 
     def fit(self, hp, model, *args, callbacks=(), epochs=1, initial_epoch=0, verbose=0,
@@ -113,7 +123,8 @@ class TaskHyperModel(keras_tuner.HyperModel):
             raise RuntimeError("fit() must follow build() for the same trial")
         config = self.config(hp)
         epochs = max(1, epochs - initial_epoch)
-        trainer = make_trainer(config, exp, epochs=epochs)
+        with self.strategy.scope():  # the optimizer's variables and the metrics'
+            trainer = make_trainer(config, exp, self.strategy, epochs=epochs)
         try:
             history = trainer.fit(
                 exp.train_data, exp.val_data, epochs=epochs, monitor=self.objective,
@@ -149,7 +160,8 @@ def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
     """Searches the task's hyperparameters and writes ``best_config.json``.
 
     Re-running with the same ``directory`` resumes the search: finished trials
-    are kept and only the missing ones run.
+    are kept and only the missing ones run. The trials train under
+    ``base.train.strategy`` (``default`` or ``mirrored``).
 
     Args:
         task: A task name (``"sentiment"``) or ``Task``.
@@ -168,22 +180,17 @@ def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
         ``{"best_config": path, "best": {...}, "trials": [...]}``.
 
     Raises:
-        UsageError: On a bad tuner name, bounds, or objective.
+        UsageError: On a bad tuner name, bounds, objective or strategy.
     """
-    if tuner not in TUNERS:
-        raise UsageError(f"tuner must be one of {', '.join(TUNERS)}; got {tuner!r}")
-    for name, value in (("max_trials", max_trials), ("max_epochs", max_epochs)):
-        if value < 1:
-            raise UsageError(f"{name} must be >= 1, got {value}")
+    objective = _checked_objective(base, tuner, max_trials, max_epochs, objective)
     task = registry.get_task(task) if isinstance(task, str) else task
-    objective = objective or type(base).objective
-    if not objective.startswith("val_"):
-        raise UsageError(f"objective must be a validation metric (val_...), got {objective!r}")
-    metric_direction(objective, base.train.monitor_mode)  # known before any trial runs
     directory = ensure_dir(directory or Path("tuning") / base.task)
-    hypermodel = TaskHyperModel(task, base, task.load(base, verbose), objective)
-    search = make_tuner(hypermodel, tuner, directory / "search", max_trials=max_trials,
-                        max_epochs=max_epochs, seed=base.train.seed)
+    hypermodel = TaskHyperModel(task, base, task.load(base, verbose), objective,
+                                make_strategy(base.train.strategy))
+    # keras-tuner prints "Reloading Tuner from ..." on a resumed search, whatever its verbosity.
+    with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
+        search = make_tuner(hypermodel, tuner, directory / "search", max_trials=max_trials,
+                            max_epochs=max_epochs, seed=base.train.seed)
     search.search(epochs=max_epochs, verbose=verbose)
     trials = trial_table(search)
     done = [t for t in trials if t["score"] is not None]
@@ -200,6 +207,22 @@ def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
             "best": {"objective": objective, **next(t for t in trials
                                                      if t["trial"] == _best_id(search))},
             "trials": trials}
+
+
+def _checked_objective(base: TaskConfig, tuner: str, max_trials: int, max_epochs: int,
+                       objective: str | None) -> str:
+    """Checks the search's options before any data is read; returns the objective."""
+    if tuner not in TUNERS:
+        raise UsageError(f"tuner must be one of {', '.join(TUNERS)}; got {tuner!r}")
+    for name, value in (("max_trials", max_trials), ("max_epochs", max_epochs)):
+        if value < 1:
+            raise UsageError(f"{name} must be >= 1, got {value}")
+    check_tune_strategy(base)
+    objective = objective or type(base).objective
+    if not objective.startswith("val_"):
+        raise UsageError(f"objective must be a validation metric (val_...), got {objective!r}")
+    metric_direction(objective, base.train.monitor_mode)  # known before any trial runs
+    return objective
 
 
 def _best_id(search: keras_tuner.Tuner) -> str:

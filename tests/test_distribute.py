@@ -3,6 +3,7 @@ as on one device."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,6 +22,10 @@ def one_device(tmp_path_factory):
     work = tmp_path_factory.mktemp("one")
     proc = run_cli(*ARGS, "--run-dir", "run", cwd=work)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # --quiet keeps the device line, then only the results.
+    assert re.fullmatch(r"device: (CPU \(\d+ cores?\)|\d+ GPUs? \(.+\)) · strategy: default",
+                        proc.stdout.splitlines()[0])
+    assert proc.stdout.splitlines()[1] == "test:"
     return json.loads((work / "run" / "history.json").read_text())
 
 
@@ -37,6 +42,8 @@ def test_mirrored_over_two_logical_cpus_matches_one_device(one_device, tmp_path)
                            "--run-dir", "run"], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.fullmatch(r"device: CPU \(\d+ cores?, 2 logical devices\) · strategy: mirrored "
+                        r"\(2 replicas\)", proc.stdout.splitlines()[0])
     _same_trajectory(json.loads((tmp_path / "run" / "history.json").read_text()), one_device)
 
 

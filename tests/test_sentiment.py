@@ -93,9 +93,10 @@ def test_predict_evaluate_and_export_commands(trained, imdb_archive, monkeypatch
 
     monkeypatch.chdir(work)  # the same commands in-process (a subprocess each is slow)
     assert cli.main(["sentiment", "evaluate", "--model", "saved_models/sentiment/1",
-                     "--data", str(imdb_archive)]) == 0
+                     "--data", str(imdb_archive), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "reviews: 48" in out and "accuracy: " in out
+    assert "\r" not in out and "48/48" not in out  # --quiet: no progress bar
     assert cli.main(["sentiment", "export", "--run-dir", "run"]) == 0
     assert capsys.readouterr().out.strip() == "saved_models/sentiment/2"
 

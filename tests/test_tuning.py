@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from rnnapps import cli
 from rnnapps.config import Choice
+from rnnapps.errors import UsageError
 from rnnapps.tasks.base import Experiment
 from rnnapps.tasks.regression import RegressionConfig
 from rnnapps.tasks.sentiment import SentimentConfig
@@ -56,10 +57,11 @@ def test_train_from_the_best_config(sentiment_search, tmp_path, monkeypatch):
     assert (tmp_path / "saved_models" / "sentiment" / "1" / "saved_model.pb").exists()
 
 
-def test_a_rerun_resumes_the_search(sentiment_search):
+def test_a_rerun_resumes_the_search(sentiment_search, capsys):
     directory, base, first = sentiment_search
     again = tune("sentiment", base, tuner="random", max_trials=3, max_epochs=1,
                  directory=directory, verbose=0)
+    assert capsys.readouterr().out == ""  # not even keras-tuner's "Reloading Tuner from"
     assert len(again["trials"]) == 3  # one new trial; the first two were kept
     for old, new in zip(first["trials"], again["trials"]):
         assert old["score"] == new["score"] and old["values"] == new["values"]
@@ -89,6 +91,25 @@ def test_a_failing_trial_is_recorded_and_the_search_goes_on(tmp_path):
     assert RegressionConfig.load(tmp_path / "search" / "best_config.json").model.units == 5
 
 
+def test_trials_train_under_the_configs_strategy(tmp_path):
+    task, seen = _diverging_task(), []
+    build = task.experiment
+
+    def experiment(config, raw):
+        seen.append(tf.distribute.get_strategy())
+        return build(config, raw)
+
+    task.experiment = experiment
+    space = type("Space", (RegressionConfig,), {"search_space": {"units": Choice((5,))}})
+    result = tune(task, space().replace(strategy="mirrored"), tuner="random", max_trials=1,
+                  max_epochs=1, directory=tmp_path / "search", verbose=0)
+    assert [t["status"] for t in result["trials"]] == ["COMPLETED"]
+    assert seen and all(isinstance(s, tf.distribute.MirroredStrategy) for s in seen)
+    with pytest.raises(UsageError, match="--strategy must be one of default, mirrored"):
+        tune(task, space().replace(strategy="multiworker"), directory=tmp_path / "no")
+    assert not (tmp_path / "no").exists()
+
+
 def test_tune_option_errors(capsys):
     assert cli.main(["sentiment", "tune", "--max-trials", "0"]) == 2
     assert "max_trials must be >= 1, got 0" in capsys.readouterr().err
@@ -96,14 +117,26 @@ def test_tune_option_errors(capsys):
     assert "objective must be a validation metric" in capsys.readouterr().err
 
 
-def test_regression_search_and_train_from_its_best_config(tmp_path, monkeypatch):
+def _quiet_output(out: str) -> list[str]:
+    """The lines a ``--quiet`` command printed, checked: the device line first,
+    then results only (no progress bars, trial banners or notes)."""
+    lines = out.splitlines()
+    assert lines[0].startswith("device: ") and " · strategy: default" in lines[0], lines[0]
+    for banned in ("Epoch", "\r", "━", "Trial", "Search", "Reloading"):
+        assert banned not in out, banned
+    return lines[1:]
+
+
+def test_regression_search_and_train_from_its_best_config(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["regression", "tune", "--tuner", "bayesian", "--max-trials", "2",
                      "--max-epochs", "1", "--signal-length", "300", "--quiet"]) == 0
+    assert _quiet_output(capsys.readouterr().out)[0] == "best:"
     best = tmp_path / "tuning" / "regression" / "best_config.json"
     assert len(json.loads(best.with_name("trials.json").read_text())) == 2
     assert cli.main(["regression", "train", "--config", str(best), "--epochs", "1", "--quiet",
                      "--no-export", "--run-dir", "run"]) == 0
+    assert _quiet_output(capsys.readouterr().out)[0] == "test:"
     assert (tmp_path / "run" / "metrics.json").exists()
 
 

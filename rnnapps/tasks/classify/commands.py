@@ -11,6 +11,24 @@ from rnnapps.tasks.classify.config import ClassifyConfig
 READ_OPTIONS = ("text_column", "label_column", "format", "delimiter")
 """How a file is read: ``evaluate`` takes them (default: as in training)."""
 
+EXAMPLES = {
+    "train": ("rnnapps classify train --data tickets.csv --text-column body --label-column team",
+              "rnnapps classify train --tfds ag_news_subset --epochs 3",
+              "rnnapps classify train --data aclImdb_v1.tar.gz/aclImdb/train "
+              "--test-data aclImdb_v1.tar.gz/aclImdb/test --classes neg,pos"),
+    "export": ("rnnapps classify export --run-dir runs/classify/20250101-120000",),
+    "tune": ("rnnapps classify tune --data tickets.csv --text-column body --label-column team "
+             "--tuner random --max-trials 8",),
+    "evaluate": ("rnnapps classify evaluate --model saved_models/classify",
+                 "rnnapps classify evaluate --model saved_models/classify/1 --data "
+                 "new_tickets.csv --plot confusion.png"),
+    "predict": ('rnnapps classify predict --model saved_models/classify "the wifi keeps '
+                'dropping"',
+                "rnnapps classify predict --model saved_models/classify --file tickets.csv "
+                "--top-k 3"),
+}
+"""Example command lines shown in each command's ``--help``."""
+
 
 def register(tasks) -> None:
     """Adds ``rnnapps classify`` and its commands to the ``rnnapps`` parser."""
@@ -22,12 +40,13 @@ def register(tasks) -> None:
         train_help="train, report per class on test and export",
         train_description="Train on labelled texts, print the per-class test report, "
                           "draw the confusion matrix and export.",
-        show_run=_show_run)
+        examples=EXAMPLES, show_run=_show_run)
 
     evaluate = commands.add_parser(
         "evaluate", help="per-class report of an exported model on labelled texts",
         description="Score an exported model: accuracy, macro-F1, per-class precision/"
-                    "recall/F1, confusion matrix and the most confident mistakes.")
+                    "recall/F1, confusion matrix and the most confident mistakes.",
+        epilog=cli.epilog(*EXAMPLES["evaluate"]))
     cli.add_model_argument(evaluate)
     evaluate.add_argument("--data", metavar="PATH",
                           help="labelled texts in any format train reads (default: the "
@@ -43,7 +62,8 @@ def register(tasks) -> None:
     predict = commands.add_parser(
         "predict", help="classify texts given as arguments or in a file",
         description="Print the likeliest class of each text and its probability "
-                    "(with --top-k, the k likeliest).")
+                    "(with --top-k, the k likeliest).",
+        epilog=cli.epilog(*EXAMPLES["predict"]))
     cli.add_model_argument(predict)
     predict.add_argument("texts", nargs="*", metavar="TEXT", help="text(s) to classify")
     predict.add_argument("--file", metavar="PATH",

@@ -7,6 +7,23 @@ import sys
 from rnnapps import cli
 from rnnapps.tasks.regression.config import RegressionConfig
 
+EXAMPLES = {
+    "train": ("rnnapps regression train",
+              "rnnapps regression train --csv sales.csv --target units --date-column date "
+              "--season 7",
+              "rnnapps regression train --csv sales.csv --target units --features price,promo "
+              "--window 56 --horizon 7 --preset best"),
+    "export": ("rnnapps regression export --run-dir runs/regression/20250101-120000",),
+    "tune": ("rnnapps regression tune --csv sales.csv --target units --tuner bayesian "
+             "--max-trials 10",),
+    "evaluate": ("rnnapps regression evaluate --model saved_models/regression --plot test.png",
+                 "rnnapps regression evaluate --model saved_models/regression/1 --csv "
+                 "sales_2025.csv --season 7"),
+    "predict": ("rnnapps regression predict --model saved_models/regression --csv sales.csv "
+                "--plot forecast.png",),
+}
+"""Example command lines shown in each command's ``--help``."""
+
 
 def register(tasks) -> None:
     """Adds ``rnnapps regression`` and its commands to the ``rnnapps`` parser."""
@@ -17,10 +34,15 @@ def register(tasks) -> None:
         train_help="train, score against baselines on test, export",
         train_description="Train on a CSV (--csv --target [--features] [--date-column]) or on "
                           "a synthetic noisy sum of sines, score the model next to persistence, "
-                          "seasonal naive (--season) and a linear model, then export.")
+                          "seasonal naive (--season) and a linear model, then export.",
+        examples=EXAMPLES)
 
-    evaluate = commands.add_parser("evaluate",
-                                   help="MAE/RMSE of an exported model and the baselines")
+    evaluate = commands.add_parser(
+        "evaluate", help="MAE/RMSE of an exported model and the baselines",
+        description="Score an exported model on the test span of its series (or of --csv, "
+                    "split as in training): MAE and RMSE in the series' units, next to "
+                    "persistence, seasonal naive and a linear model.",
+        epilog=cli.epilog(*EXAMPLES["evaluate"]))
     cli.add_model_argument(evaluate)
     cli.add_config_options(evaluate, RegressionConfig, only=("csv", "season"),
                            default_note="as in training")
@@ -28,7 +50,11 @@ def register(tasks) -> None:
                           help="draw forecast against actual on the test span")
     evaluate.set_defaults(run=_evaluate)
 
-    predict = commands.add_parser("predict", help="forecast the steps after a CSV's last row")
+    predict = commands.add_parser(
+        "predict", help="forecast the steps after a CSV's last row",
+        description="Forecast the steps after the last row of --csv (default: the "
+                    "training data) from its last WINDOW rows: one time and value a line.",
+        epilog=cli.epilog(*EXAMPLES["predict"]))
     cli.add_model_argument(predict)
     cli.add_config_options(predict, RegressionConfig, only=("csv",),
                            default_note="the training data; the last WINDOW rows are read")

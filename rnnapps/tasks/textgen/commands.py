@@ -5,6 +5,22 @@ from __future__ import annotations
 from rnnapps import cli
 from rnnapps.tasks.textgen.config import TextgenConfig
 
+EXAMPLES = {
+    "train": ("rnnapps textgen train --corpus my_novel.txt --epochs 5",
+              "rnnapps textgen train --preset best",
+              "rnnapps textgen train --data tiny_shakespeare/input.txt --units 256"),
+    "export": ("rnnapps textgen export --run-dir runs/textgen/20250101-120000",),
+    "tune": ("rnnapps textgen tune --corpus my_novel.txt --tuner random --max-trials 4",),
+    "evaluate": ("rnnapps textgen evaluate --model saved_models/textgen",
+                 "rnnapps textgen evaluate --model saved_models/textgen/1 --corpus "
+                 "my_novel.txt"),
+    "generate": ('rnnapps textgen generate --model saved_models/textgen --seed-text "JULIET:" '
+                 "--length 300 --temperature 0.8",
+                 "rnnapps textgen generate --model saved_models/textgen --temperature 0 "
+                 "--length 200"),
+}
+"""Example command lines shown in each command's ``--help``."""
+
 
 def register(tasks) -> None:
     """Adds ``rnnapps textgen`` and its commands to the ``rnnapps`` parser."""
@@ -14,16 +30,28 @@ def register(tasks) -> None:
                     "then generate more.",
         train_help="train, report loss in nats/char, bits/char, perplexity, and export",
         train_description="Train a character model on Tiny Shakespeare (tensorflow-datasets, "
-                          "or its input.txt offline with --data) or on any UTF-8 file (--corpus).")
+                          "or its input.txt offline with --data) or on any UTF-8 file (--corpus).",
+        examples=EXAMPLES)
 
-    evaluate = commands.add_parser("evaluate", help="loss of an exported model on test")
+    evaluate = commands.add_parser(
+        "evaluate", help="loss of an exported model on test",
+        description="Score an exported model on the test part of its text (or of --data / "
+                    "--corpus), cut into the windows training used: nats and bits per "
+                    "character, and perplexity.",
+        epilog=cli.epilog(*EXAMPLES["evaluate"]))
     cli.add_model_argument(evaluate)
     cli.add_config_options(evaluate, TextgenConfig, only=("data", "corpus", "tfds_dir"),
                            default_note="as in training")
     evaluate.set_defaults(run=lambda a: cli.show(cli.serving("textgen").evaluate(
         a.model, **{k: getattr(a, k, None) for k in ("data", "corpus", "tfds_dir")})))
 
-    generate = commands.add_parser("generate", help="generate text with an exported model")
+    generate = commands.add_parser(
+        "generate", help="generate text with an exported model",
+        description="Continue --seed-text one character at a time, each drawn from the "
+                    "exported model's distribution: --temperature and --top-k shape the "
+                    "draw, --seed makes it repeatable. Prints the seed text and its "
+                    "continuation.",
+        epilog=cli.epilog(*EXAMPLES["generate"]))
     cli.add_model_argument(generate)
     generate.add_argument("--seed-text", default="ROMEO:", metavar="TEXT",
                           help="text to continue (default: ROMEO:)")
