@@ -6,22 +6,28 @@
   notebooks this way.
 * **Data.** ``$RNNAPPS_DATA_DIR`` (laid out ``<dataset>/<published files>``,
   as everywhere in rnnapps), else a ``shared/data`` folder two levels above
-  the notebook's folder if there is one. In quick mode, a dataset that is not
-  found is replaced by a tiny one written in the dataset's own on-disk format
-  (an ``aclImdb_v1.tar.gz``, a text file, a CSV), so the same loaders run.
+  the notebook's folder if there is one. Out of quick mode, a dataset found
+  in neither comes from tensorflow-datasets (downloaded once into its own
+  data dir) if TFDS has it: IMDB, Tiny Shakespeare, TREC; the temperature
+  series is not in TFDS. In quick mode, a dataset that is not found is
+  replaced by a tiny one written in the dataset's own on-disk format (an
+  ``aclImdb_v1.tar.gz``, a text file, a CSV), so the same loaders run.
 
 Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
 from rnnapps.data import DATA_ROOT_ENV
+from rnnapps.errors import UsageError
 from rnnapps.logs import native_stderr_silenced
 from rnnapps.testing import (
     write_tickets,
@@ -92,28 +98,54 @@ def find_data(dataset: str, name: str, start: str | Path | None = None) -> Path 
     return path if path is not None and path.exists() else None
 
 
-def _real_or_tiny(dataset: str, name: str, workdir: str | Path, write) -> tuple[Path, bool]:
+def _real_or_tiny(dataset: str, name: str, workdir: str | Path, write,
+                  fetch: Callable[[], Any] | None = None) -> tuple[Any, bool]:
+    """The data's local file; else, out of quick mode, ``fetch()`` (its TFDS
+    copy); else, in quick mode, a tiny stand-in that ``write(path)`` writes.
+
+    Returns:
+        ``(the file or what fetch returned, real)``.
+
+    Raises:
+        UsageError: Out of quick mode, if the data is not found locally and
+            TFDS has no copy of it or cannot download it (offline).
+    """
     found = find_data(dataset, name)
     if found is not None:
         return found, True
-    if not quick_mode():
-        raise FileNotFoundError(
-            f"{dataset}/{name} not found: set ${DATA_ROOT_ENV} to a folder holding it "
-            f"(see the README's data section), or run with {QUICK_ENV}=1 to use tiny "
-            "stand-in data")
-    path = Path(workdir) / "tiny-data" / dataset / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return write(path), False
+    if quick_mode():
+        path = Path(workdir) / "tiny-data" / dataset / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write(path), False
+    advice = (f"set ${DATA_ROOT_ENV} to a folder holding {dataset}/{name} (see the README's "
+              f"data section), or run with {QUICK_ENV}=1 to use tiny stand-in data")
+    if fetch is None:
+        raise UsageError(f"{dataset}/{name} not found, and it is not in tensorflow-datasets: "
+                         f"{advice}")
+    try:
+        return fetch(), True
+    except UsageError as err:
+        raise UsageError(f"{dataset}/{name} not found, and {err}: {advice}") from None
+
+
+def _prepare_tfds(name: str) -> None:
+    """Downloads and prepares TFDS's ``name`` in its default data dir, once;
+    the loaders then read it there when given no path."""
+    from rnnapps.data.tfds import prepared_builder
+
+    prepared_builder(name)
 
 
 # ------------------------------------------------------------------- IMDB
-def imdb_archive(workdir: str | Path) -> tuple[Path, bool]:
-    """The IMDB archive: the real one, or in quick mode a tiny one if it is missing.
+def imdb_archive(workdir: str | Path) -> tuple[Path | None, bool]:
+    """The IMDB archive: the real one, or TFDS's copy, or in quick mode a tiny one.
 
     Returns:
-        ``(path, real)``.
+        ``(path, real)``; the path is None for TFDS's copy, which
+        ``rnnapps.data.imdb.load_imdb(None)`` (and ``imdb_subset``) read.
     """
-    return _real_or_tiny("imdb_reviews", "aclImdb_v1.tar.gz", workdir, write_tiny_imdb)
+    return _real_or_tiny("imdb_reviews", "aclImdb_v1.tar.gz", workdir, write_tiny_imdb,
+                         lambda: _prepare_tfds("imdb_reviews"))
 
 
 def imdb_subset(source: str | Path, out: str | Path, train_per_label: int,
@@ -124,7 +156,7 @@ def imdb_subset(source: str | Path, out: str | Path, train_per_label: int,
     archive, so a short run on a subset goes through exactly the real code.
 
     Args:
-        source: Anything ``rnnapps.data.imdb.load_imdb`` reads.
+        source: Anything ``rnnapps.data.imdb.load_imdb`` reads (None: TFDS's copy).
         out: The folder to create (an ``aclImdb`` folder is made inside).
         train_per_label: Training reviews per label (at most all of them).
         test_per_label: Test reviews per label.
@@ -155,10 +187,18 @@ def text_source(workdir: str | Path) -> dict[str, Any]:
     """Config fields for ``TextgenConfig.replace`` that point at Tiny Shakespeare.
 
     The real ``input.txt`` goes through tensorflow-datasets as its manual dir
-    (prepared once into ``<workdir>/tfds``); in quick mode without it, a tiny
+    (prepared once into ``<workdir>/tfds``); without it, TFDS downloads it into
+    its own data dir (no fields needed); in quick mode without it, a tiny
     text goes in as ``corpus`` (TFDS accepts only the published file).
+
+    Raises:
+        UsageError: Out of quick mode, if there is neither a local copy nor a
+            TFDS one and TFDS cannot download it (offline).
     """
-    path, real = _real_or_tiny("tiny_shakespeare", "input.txt", workdir, write_tiny_corpus)
+    path, real = _real_or_tiny("tiny_shakespeare", "input.txt", workdir, write_tiny_corpus,
+                               lambda: _prepare_tfds("tiny_shakespeare"))
+    if path is None:
+        return {}
     if real:
         return {"data": str(path.parent), "tfds_dir": str(Path(workdir).resolve() / "tfds")}
     return {"corpus": str(path)}
@@ -170,6 +210,10 @@ def temperatures_csv(workdir: str | Path) -> tuple[Path, bool]:
 
     Returns:
         ``(path, real)``.
+
+    Raises:
+        UsageError: Out of quick mode, if the file is not found (it is not
+            in tensorflow-datasets).
     """
     return _real_or_tiny("timeseries", "daily-min-temperatures.csv", workdir,
                          write_tiny_temperatures)
@@ -183,24 +227,57 @@ TREC_HEADER = ("id", "text", "coarse")
 def trec_csvs(workdir: str | Path) -> tuple[Path, Path, bool]:
     """TREC question types (``text,coarse,fine``), or in quick mode a tiny stand-in.
 
-    The stand-in is two CSVs of support tickets (``rnnapps.testing.write_tickets``)
-    under the same ``text`` and ``coarse`` column names, so the same options
+    Without the local files, out of quick mode, TFDS's ``trec`` is written
+    as the same two CSVs under ``<workdir>/tfds-data``. The stand-in is two
+    CSVs of support tickets (``rnnapps.testing.write_tickets``) under the
+    same ``text`` and ``coarse`` column names, so the same options
     (``label_column="coarse"``) read both.
 
     Args:
-        workdir: Where a stand-in is written (under ``tiny-data/``).
+        workdir: Where a stand-in or TFDS's copy is written.
 
     Returns:
-        ``(train_csv, test_csv, real)``; ``real`` is True only if both files
-        are the real ones.
+        ``(train_csv, test_csv, real)``; ``real`` is False only for the stand-in.
+
+    Raises:
+        UsageError: Out of quick mode, if the files are not found locally and
+            TFDS cannot download ``trec`` (offline).
     """
-    train, real_train = _real_or_tiny(
-        "text_classification", "trec/train.csv", workdir,
-        lambda path: write_tickets(path, rows=120, seed=0, header=TREC_HEADER))
-    test, real_test = _real_or_tiny(
-        "text_classification", "trec/test.csv", workdir,
-        lambda path: write_tickets(path, rows=60, seed=1, header=TREC_HEADER))
-    return train, test, real_train and real_test
+    paths, real = {}, True
+    for split, rows, seed in (("train", 120, 0), ("test", 60, 1)):
+        paths[split], found = _real_or_tiny(
+            "text_classification", f"trec/{split}.csv", workdir,
+            lambda path, rows=rows, seed=seed: write_tickets(
+                path, rows=rows, seed=seed, header=TREC_HEADER),
+            lambda split=split: _trec_from_tfds(workdir)[split])
+        real = real and found
+    return paths["train"], paths["test"], real
+
+
+def _trec_from_tfds(workdir: str | Path) -> dict[str, Path]:
+    """TFDS's ``trec`` as ``<workdir>/tfds-data/text_classification/trec/{train,test}.csv``
+    in the local files' format (fine labels as ``COARSE:fine``), written once."""
+    import tensorflow_datasets as tfds
+
+    from rnnapps.artifacts import write_text
+    from rnnapps.data.tfds import prepared_builder
+
+    builder = prepared_builder("trec")
+    coarse, fine = (builder.info.features[k] for k in ("label-coarse", "label-fine"))
+    folder = Path(workdir) / "tfds-data" / "text_classification" / "trec"
+    paths = {split: folder / f"{split}.csv" for split in ("train", "test")}
+    for split, path in paths.items():
+        if path.exists():
+            continue
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(("text", "coarse", "fine"))
+        for row in tfds.as_numpy(builder.as_dataset(split=split)):
+            label = coarse.int2str(row["label-coarse"])
+            writer.writerow((row["text"].decode("utf-8"), label,
+                             f"{label}:{fine.int2str(row['label-fine'])}"))
+        write_text(path, out.getvalue())
+    return paths
 
 
 # ------------------------------------------------------------------ files

@@ -46,6 +46,8 @@ CATALOGUE = [
     ("imdb-truncated-archive", "sentiment train --data {truncated_tar}",
      "truncated or corrupt archive"),
     ("imdb-missing-split", "sentiment train --data {no_test_tar}", "has no test split"),
+    ("imdb-offline", "sentiment train --tfds-dir {dir}/tfds",
+     "cannot download imdb_reviews for tensorflow-datasets: ai.stanford.edu not reachable"),
     ("teacher-not-a-model", "sentiment train --teacher {empty_dir}",
      "is not a SavedModel (no saved_model.pb)"),
     ("empty-review", "sentiment predict --model {sentiment_model} ' '", "review 1 is empty"),
@@ -75,6 +77,8 @@ CATALOGUE = [
     ("classify-mixed-labels", "classify train --data {mixed_jsonl}",
      "labels mix integers and strings (1 on line 1, 'pos' on line 2)"),
     ("classify-no-class-folders", "classify train --data {flat_dir}", "has no class folders"),
+    ("classify-tfds-offline", "classify train --tfds ag_news_subset --tfds-dir {dir}/tfds",
+     "cannot download ag_news_subset for tensorflow-datasets"),
     ("classify-multi-label-fasttext", "classify train --data {multi_label_txt}",
      "multi-label lines are not supported (line 1)"),
     ("classify-no-test-split", "classify train --data {labels_csv} --test-split 0",
@@ -93,6 +97,8 @@ CATALOGUE = [
     ("latin1-corpus", "textgen train --corpus {latin1_txt}", "is not UTF-8 text"),
     ("corpus-shorter-than-seq-length", "textgen train --corpus {short_txt}", "text too short"),
     ("corpus-missing", "textgen train --corpus {dir}/nope.txt", "corpus file not found"),
+    ("tiny-shakespeare-offline", "textgen train --tfds-dir {dir}/tfds",
+     "cannot download tiny_shakespeare for tensorflow-datasets"),
     ("data-and-corpus", "textgen train --corpus {short_txt} --data {dir}",
      "give --data (Tiny Shakespeare) or --corpus (your text), not both"),
     ("bidirectional-generator", "textgen train --bidirectional",
@@ -199,9 +205,12 @@ def _argv(template: str, inputs: dict) -> list[str]:
 
 @pytest.mark.parametrize("case, template, message", CATALOGUE, ids=[c[0] for c in CATALOGUE])
 def test_mistake_exits_2_with_one_line_and_writes_nothing(case, template, message, inputs,
-                                                           tmp_path, monkeypatch, capsys):
+                                                           tmp_path, monkeypatch, capsys,
+                                                           no_network):
     before = sorted(Path(inputs["dir"]).rglob("*"))
     monkeypatch.chdir(tmp_path)  # where runs/, saved_models/ and tuning/ would go
+    # Offline, with no data folder: a command without --data must want to download.
+    monkeypatch.delenv("RNNAPPS_DATA_DIR", raising=False)
     try:
         code = cli.main(_argv(template, inputs))
     except SystemExit as exit_:  # argparse's own errors

@@ -36,7 +36,8 @@ class Reviews:
         return len(self.texts)
 
 
-def load_imdb(source: str | Path | None = None, unlabelled: bool = False) -> dict[str, Reviews]:
+def load_imdb(source: str | Path | None = None, unlabelled: bool = False, *,
+              tfds_dir: str | Path | None = None, verbose: int = 1) -> dict[str, Reviews]:
     """Loads the labelled train and test reviews (and the unlabelled ones).
 
     Args:
@@ -46,6 +47,9 @@ def load_imdb(source: str | Path | None = None, unlabelled: bool = False) -> dic
             ``$RNNAPPS_DATA_DIR/imdb_reviews`` and then tensorflow-datasets.
         unlabelled: Also return the ``train/unsup`` reviews, labelled
             ``UNLABELLED``.
+        tfds_dir: Where tensorflow-datasets keeps (or prepares) its
+            ``imdb_reviews`` (None: its default).
+        verbose: 1 for TFDS's download progress, 0 for no TFDS output.
 
     Returns:
         ``{"train": Reviews, "test": Reviews}`` in a deterministic order, plus
@@ -53,12 +57,13 @@ def load_imdb(source: str | Path | None = None, unlabelled: bool = False) -> dic
 
     Raises:
         UsageError: If the path is missing, not in the published layout, or
-            the archive is truncated or corrupt.
+            the archive is truncated or corrupt; or TFDS would have to
+            download the reviews and cannot (offline).
     """
     if source is None:
         source = find_in_data_root("imdb_reviews", "aclImdb", "aclImdb_v1.tar.gz")
         if source is None:
-            return _load_tfds(unlabelled)
+            return _load_tfds(unlabelled, tfds_dir, verbose)
     path = Path(resolve_sample(source, "imdb_reviews"))
     if not path.exists():
         raise UsageError(f"IMDB data not found: {path}")
@@ -142,18 +147,23 @@ def _to_splits(files: dict, path: Path, unlabelled: bool) -> dict[str, Reviews]:
     return splits
 
 
-def _load_tfds(unlabelled: bool) -> dict[str, Reviews]:
+OFFLINE_HINT = ("pass --data aclImdb_v1.tar.gz (or an aclImdb folder), or --data sample for "
+                "the reviews shipped with rnnapps, or set $RNNAPPS_DATA_DIR to a folder "
+                "holding imdb_reviews/aclImdb_v1.tar.gz, or --tfds-dir to a folder where "
+                "tensorflow-datasets prepared imdb_reviews")
+"""What to do instead when tensorflow-datasets cannot download the reviews."""
+
+
+def _load_tfds(unlabelled: bool, tfds_dir, verbose: int) -> dict[str, Reviews]:
     import tensorflow_datasets as tfds
+
+    from rnnapps.data.tfds import prepared_builder
 
     names = {"train": "train", "test": "test", **({"unlabelled": "unsupervised"} if unlabelled
                                                   else {})}
-    try:
-        data = tfds.load("imdb_reviews", split=list(names.values()),
-                         as_supervised=True, batch_size=-1)
-    except Exception as err:  # network errors differ by TFDS version
-        raise UsageError(
-            "could not load imdb_reviews from tensorflow-datasets (offline?); pass "
-            f"--data aclImdb_v1.tar.gz or set RNNAPPS_DATA_DIR ({type(err).__name__})") from None
+    builder = prepared_builder("imdb_reviews", data_dir=tfds_dir, verbose=verbose,
+                               hint=OFFLINE_HINT)
+    data = builder.as_dataset(split=list(names.values()), as_supervised=True, batch_size=-1)
     return {name: Reviews(np.array([t.decode("utf-8") for t in tfds.as_numpy(x)],
                                    dtype=object), tfds.as_numpy(y).astype(np.int32))
             for name, (x, y) in zip(names, data)}

@@ -38,7 +38,7 @@ class TextSplits:
 
 def load_text(data: str | Path | None = None, corpus: str | Path | None = None, *,
               tfds_dir: str | Path | None = None, val_fraction: float = 0.05,
-              test_fraction: float = 0.05) -> TextSplits:
+              test_fraction: float = 0.05, verbose: int = 1) -> TextSplits:
     """Loads a text and splits it into train, validation and test.
 
     Args:
@@ -49,6 +49,7 @@ def load_text(data: str | Path | None = None, corpus: str | Path | None = None, 
             default).
         val_fraction: ``corpus`` only: fraction of the text for validation.
         test_fraction: ``corpus`` only: fraction of the text for test.
+        verbose: 1 for TFDS's download progress, 0 for no TFDS output.
 
     With neither ``data`` nor ``corpus``, ``$RNNAPPS_DATA_DIR/tiny_shakespeare``
     is used as the manual dir when it holds ``input.txt``; otherwise TFDS
@@ -68,7 +69,7 @@ def load_text(data: str | Path | None = None, corpus: str | Path | None = None, 
         return TextSplits(*split_text(text, val_fraction, test_fraction), source=str(corpus))
     if data is None:
         found = find_in_data_root(DATASET, MANUAL_FILE)
-        return load_tiny_shakespeare(found.parent if found else None, tfds_dir)
+        return load_tiny_shakespeare(found.parent if found else None, tfds_dir, verbose)
     path = Path(data)
     if path.is_file():
         if path.name != MANUAL_FILE:
@@ -79,7 +80,7 @@ def load_text(data: str | Path | None = None, corpus: str | Path | None = None, 
         raise UsageError(f"Tiny Shakespeare data not found: {path}")
     elif not (path / MANUAL_FILE).is_file():
         raise UsageError(f"{path} holds no {MANUAL_FILE} (the TFDS manual dir of {DATASET})")
-    return load_tiny_shakespeare(path, tfds_dir)
+    return load_tiny_shakespeare(path, tfds_dir, verbose)
 
 
 def read_corpus(path: str | Path) -> str:
@@ -128,8 +129,15 @@ def split_text(text: str, val_fraction: float, test_fraction: float) -> tuple[st
     return train, rest[:j], rest[j:]
 
 
+OFFLINE_HINT = (f"pass --data DIR/{MANUAL_FILE} (Tiny Shakespeare's file) or --corpus FILE "
+                "(any text), or set $RNNAPPS_DATA_DIR to a folder holding "
+                f"{DATASET}/{MANUAL_FILE}, or --tfds-dir to a folder where "
+                f"tensorflow-datasets prepared {DATASET}")
+"""What to do instead when tensorflow-datasets cannot download the text."""
+
+
 def load_tiny_shakespeare(manual_dir: str | Path | None = None,
-                          tfds_dir: str | Path | None = None) -> TextSplits:
+                          tfds_dir: str | Path | None = None, verbose: int = 1) -> TextSplits:
     """Loads tensorflow-datasets' ``tiny_shakespeare`` train/validation/test.
 
     Args:
@@ -138,6 +146,10 @@ def load_tiny_shakespeare(manual_dir: str | Path | None = None,
             instead of downloading it, after checking its size and sha256
             against the builder's ``checksums.tsv``.
         tfds_dir: Where TFDS writes (and later reuses) the prepared data.
+        verbose: 1 for TFDS's download progress, 0 for no TFDS output.
+
+    Returns:
+        The splits.
 
     Raises:
         UsageError: If ``input.txt`` is not byte-identical to the published
@@ -146,21 +158,15 @@ def load_tiny_shakespeare(manual_dir: str | Path | None = None,
     import tensorflow_datasets as tfds
     from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
 
-    kwargs = {}
-    if manual_dir is not None:
-        kwargs["download_and_prepare_kwargs"] = {
-            "download_config": tfds.download.DownloadConfig(manual_dir=str(manual_dir))}
+    from rnnapps.data.tfds import prepared_builder
+
     try:
-        splits = tfds.load(DATASET, split=["train", "validation", "test"], batch_size=-1,
-                           data_dir=None if tfds_dir is None else str(tfds_dir), **kwargs)
+        builder = prepared_builder(DATASET, data_dir=tfds_dir, manual_dir=manual_dir,
+                                   verbose=verbose, hint=OFFLINE_HINT)
     except NonMatchingChecksumError:
         raise UsageError(f"{Path(manual_dir) / MANUAL_FILE} is not the published Tiny "
                          "Shakespeare file (checksum differs); pass it as --corpus to "
                          "train on it anyway") from None
-    except Exception as err:  # network errors differ by TFDS version
-        raise UsageError(
-            f"could not load {DATASET} from tensorflow-datasets (offline?); pass --data "
-            f"DIR/{MANUAL_FILE} or --corpus FILE, or set $RNNAPPS_DATA_DIR "
-            f"({type(err).__name__})") from None
+    splits = builder.as_dataset(split=["train", "validation", "test"], batch_size=-1)
     texts = [tfds.as_numpy(split)["text"][0].decode("utf-8") for split in splits]
     return TextSplits(*texts, source=f"tfds:{DATASET}" + (f" ({manual_dir})" if manual_dir else ""))

@@ -10,12 +10,13 @@ from typing import Callable
 import numpy as np
 
 from rnnapps.data.labelled.labels import LabelledTexts, _object_array
+from rnnapps.data.tfds import prepared_builder
 from rnnapps.errors import UsageError
 
 
 def load_tfds(name: str, *, text_feature: str | None = None,
               label_feature: str | None = None,
-              data_dir: str | Path | None = None
+              data_dir: str | Path | None = None, verbose: int = 1
               ) -> tuple[dict[str, LabelledTexts], list[str] | None]:
     """Loads a text-classification dataset from tensorflow-datasets.
 
@@ -31,6 +32,7 @@ def load_tfds(name: str, *, text_feature: str | None = None,
         label_feature: The label feature; None: the only ``ClassLabel``
             (or the supervised target among several).
         data_dir: Where TFDS keeps prepared datasets (None: its default).
+        verbose: 1 for TFDS's download progress, 0 for no TFDS output.
 
     Returns:
         ``({"train": ..., "validation": ..., "test": ...}, names)`` with the
@@ -47,7 +49,9 @@ def load_tfds(name: str, *, text_feature: str | None = None,
     """
     import tensorflow_datasets as tfds
 
-    builder = _tfds_builder(tfds, name, data_dir)
+    builder = prepared_builder(name, data_dir=data_dir, verbose=verbose, hint=(
+        "pass your texts as a file or folder with --data, or --tfds-dir to a folder where "
+        f"tensorflow-datasets prepared {name}"))
     features = builder.info.features
     supervised = builder.info.supervised_keys or (None, None)
     text = _tfds_feature(name, features, text_feature, _is_text_feature, "text",
@@ -66,30 +70,6 @@ def load_tfds(name: str, *, text_feature: str | None = None,
         if not unlabelled:
             data[ours] = split
     return data, (list(features[label].names) if is_class_label else None)
-
-
-def _tfds_builder(tfds, name: str, data_dir):
-    """The prepared builder of ``name``, downloading it if needed."""
-    from tensorflow_datasets.core.registered import DatasetNotFoundError
-
-    where = f" or in {data_dir}" if data_dir is not None else ""
-    try:
-        builder = tfds.builder(name, data_dir=None if data_dir is None else str(data_dir))
-    except DatasetNotFoundError:
-        raise UsageError(f"unknown tensorflow-datasets dataset {name!r} (not in its catalog"
-                         f"{where})") from None
-    except Exception as err:  # e.g. an unknown config or version
-        raise UsageError(f"cannot load {name} from tensorflow-datasets: "
-                         f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
-                         ) from None
-    if not builder.is_prepared():
-        try:
-            builder.download_and_prepare()
-        except Exception as err:  # network errors differ by TFDS version
-            raise UsageError(f"could not load {name} from tensorflow-datasets (offline?); "
-                             "pass your data as a file or folder instead "
-                             f"({type(err).__name__})") from None
-    return builder
 
 
 def _is_text_feature(feature) -> bool:

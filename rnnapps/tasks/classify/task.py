@@ -70,7 +70,7 @@ class ClassifyTask(Task):
                 outside the training classes or an empty split.
         """
         d = config.data
-        raw, names = read_splits(d)
+        raw, names = read_splits(d, verbose)
         classes = class_names(raw["train"].labels, _given_classes(d) or names)
         ids = {name: dataclasses.replace(split, labels=label_ids(split, classes, name))
                for name, split in raw.items()}
@@ -152,9 +152,9 @@ class ClassifyTask(Task):
                                       classify_texts.input_signature)]
 
 
-def read_splits(d) -> tuple[dict[str, LabelledTexts], list[str] | None]:
+def read_splits(d, verbose: int = 1) -> tuple[dict[str, LabelledTexts], list[str] | None]:
     """The splits ``config.data`` names, raw labels, and the class names a
-    TFDS ``ClassLabel`` gives (None for files).
+    TFDS ``ClassLabel`` gives (None for files); ``verbose`` 0 silences TFDS.
 
     Raises:
         UsageError: If neither or both of ``data`` and ``tfds`` are given, or
@@ -166,7 +166,8 @@ def read_splits(d) -> tuple[dict[str, LabelledTexts], list[str] | None]:
     names = None
     if d.tfds is not None:
         splits, names = load_tfds(d.tfds, text_feature=d.text_column,
-                                  label_feature=d.label_column, data_dir=d.tfds_dir)
+                                  label_feature=d.label_column, data_dir=d.tfds_dir,
+                                  verbose=verbose)
         if names is not None:  # labels as names, like a file's string labels
             splits = {k: dataclasses.replace(s, labels=np.asarray(names, object)[s.labels])
                       for k, s in splits.items()}

@@ -29,6 +29,9 @@ class SentimentData:
         None, "aclImdb folder or aclImdb_v1.tar.gz, or 'sample' for the 2,600 short "
         "reviews shipped with rnnapps (default: $RNNAPPS_DATA_DIR, then "
         "tensorflow-datasets)")
+    tfds_dir: Optional[str] = option(
+        None, "where tensorflow-datasets keeps prepared data (default: its own, "
+        "$TFDS_DATA_DIR or ~/tensorflow_datasets)")
     max_tokens: int = option(10000, "vocabulary size, padding and OOV included",
                              low=3)
     seq_length: int = option(200, "tokens per review (longer ones are cut)", low=1)

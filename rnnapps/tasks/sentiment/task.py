@@ -30,17 +30,18 @@ class SentimentTask(Task):
     files = (VOCABULARY,)
 
     def load(self, config: SentimentConfig, verbose: int = 1) -> dict[str, Reviews]:
-        """Loads the labelled IMDB splits named by ``config.data.data``; with a
-        ``teacher``, also ``"pseudo"``: the unlabelled reviews with its probabilities.
+        """Loads the labelled IMDB splits named by ``config.data.data`` (without
+        it, TFDS's in ``config.data.tfds_dir``); with a ``teacher``, also
+        ``"pseudo"``: the unlabelled reviews with its probabilities.
 
         Raises:
             UsageError: If the data or the teacher cannot be read.
         """
-        teacher = config.data.teacher
+        data, teacher = config.data, config.data.teacher
         if teacher is None:
-            return load_imdb(config.data.data)
+            return load_imdb(data.data, tfds_dir=data.tfds_dir, verbose=verbose)
         loaded = self.predictor(teacher).loaded  # a bad path fails before the data loads
-        splits = load_imdb(config.data.data, unlabelled=True)
+        splits = load_imdb(data.data, unlabelled=True, tfds_dir=data.tfds_dir, verbose=verbose)
         unlabelled = splits.pop("unlabelled")
         if verbose:
             print(f"Labelling {len(unlabelled)} unlabelled reviews with the teacher {teacher}")

@@ -36,7 +36,8 @@ class TextgenTask(Task):
         """Loads the text ``config.data`` names."""
         data = config.data
         return load_text(data.data, data.corpus, tfds_dir=data.tfds_dir,
-                         val_fraction=data.val_fraction, test_fraction=data.test_fraction)
+                         val_fraction=data.val_fraction, test_fraction=data.test_fraction,
+                         verbose=verbose)
 
     def experiment(self, config: TextgenConfig, splits: TextSplits) -> Experiment:
         """Builds the vocabulary from the training text, encodes every split,
