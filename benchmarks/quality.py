@@ -72,7 +72,8 @@ def runs(data_dir: Path) -> dict:
              {"metric": "test MAE vs best baseline", "target": -0.05, "higher": False}),
             ("pollution-h24",
              {"csv": str(series / "pollution.csv"), "target": "pm2.5",
-              "features": POLLUTION_FEATURES, "window": 24, "horizon": 24, "season": 24},
+              "features": POLLUTION_FEATURES, "date_columns": "year,month,day,hour",
+              "window": 24, "horizon": 24, "season": 24},
              {"metric": "test MAE vs best baseline", "target": -0.10, "higher": False}),
         ],
     }

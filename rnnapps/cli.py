@@ -131,7 +131,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_cls: type[TaskCon
         group = option_group(parser, SECTION_TITLES.get(section, f"{section} options"))
         flag = "--" + name.replace("_", "-")
         help_text = option_help(meta.get("help", ""), getattr(getattr(defaults, section), name),
-                                optional, default_note)
+                                optional, default_note).replace("%", "%%")  # argparse formats it
         if kind is bool:
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction,
                                default=argparse.SUPPRESS, help=help_text)

@@ -131,6 +131,27 @@ CATALOGUE = [
     ("id-like-feature", "regression train --csv {good_csv} --target load --features time",
      "distinct values"),
     ("csv-without-target", "regression train --csv {good_csv}", "--csv needs --target"),
+    ("unparseable-date", "regression train --csv {bad_date_csv} --target y --date-column d",
+     "date column 'd': line 3 has '01/02/2020', not an ISO 8601 date"),
+    ("date-format-mismatch", "regression train --csv {bad_date_csv} --target y "
+     "--date-column d --date-format %d.%m.%Y", "line 2 has '2020-01-01', not a time in the "
+     "format '%d.%m.%Y'"),
+    ("duplicate-time-stamps", "regression train --csv {duplicate_dates_csv} --target y "
+     "--date-column d", "lines 3 and 4 have the same time stamp 2020-01-02"),
+    ("irregular-time-stamps", "regression train --csv {irregular_dates_csv} --target y "
+     "--date-column d", "the time stamps follow no regular step (steps such as 1 days, "
+     "2 days, 3 days): give it with --freq"),
+    ("off-grid-time-stamp", "regression train --csv {irregular_dates_csv} --target y "
+     "--date-column d --freq 2D", "line 3 (2020-01-02 00:00:00) is not on the 2D grid"),
+    ("unknown-freq", "regression train --csv {irregular_dates_csv} --target y "
+     "--date-column d --freq fortnightly", "--freq 'fortnightly' is not a pandas frequency"),
+    ("not-a-date-part", "regression train --csv {good_csv} --target load --date-columns "
+     "time", "--date-columns names date parts, among year, month"),
+    ("invalid-date-parts", "regression train --csv {date_parts_csv} --target y "
+     "--date-columns year,month,day", "line 3 is not a valid time (year='2020', month='2', "
+     "day='30')"),
+    ("freq-without-time-index", "regression train --csv {good_csv} --target load --freq h",
+     "--freq needs a time index"),
     ("target-without-csv", "regression train --target load", "target needs --csv"),
     ("multiworker-without-tf-config", "regression train --strategy multiworker",
      "--strategy multiworker needs TF_CONFIG"),
@@ -185,6 +206,13 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     files["gap_at_end_csv"] = write("gap_at_end.csv", "y\n" + "\n".join(
         [str(i % 7) for i in range(80)] + ["NA"] * 20) + "\n")
     files["blank_csv"] = write("blank.csv", "")
+    files["bad_date_csv"] = write("bad_date.csv", "d,y\n2020-01-01,1\n01/02/2020,2\n")
+    files["duplicate_dates_csv"] = write("duplicate_dates.csv", "d,y\n2020-01-01,1\n"
+                                         "2020-01-02,2\n2020-01-02,3\n")
+    files["irregular_dates_csv"] = write("irregular_dates.csv", "d,y\n2020-01-01,1\n"
+                                         "2020-01-02,2\n2020-01-04,3\n2020-01-07,4\n")
+    files["date_parts_csv"] = write("date_parts.csv", "year,month,day,y\n2020,2,28,1\n"
+                                    "2020,2,30,2\n")
     files["labels_csv"] = write("labels.csv", "text,label\na b,x\nc d,y\ne f,x\ng h,y\n")
     files["one_class_csv"] = write("one_class.csv", "text,label\na b,x\nc d,x\n")
     files["unseen_label_csv"] = write("unseen_label.csv", "text,label\na b,x\nc d,z\n")

@@ -1,18 +1,26 @@
 """Time series from a CSV or a synthetic signal, split in time and cut into windows.
 
-Only the ``csv`` module and numpy: no TensorFlow, no pandas.
+The ``csv`` module and numpy; pandas for the time index (``timeindex``); no
+TensorFlow.
 
 * **Columns.** One numeric ``target`` column, optional ``features`` (numeric
   columns stay numbers; any other column is categorical and is one-hot
   encoded with the categories seen in the training split) and an optional
-  ISO 8601 ``date_column`` that orders the rows and labels plots.
+  time index: a ``date_column`` (ISO 8601, or any ``date_format``) or date
+  parts in ``date_columns`` (``year,month,day,hour``). It orders the rows,
+  labels plots and forecasts, and is never an input.
+* **Time steps.** With a time index, the step is inferred (or given as
+  ``freq``); a repeated time stamp is an error, and the time stamps no row
+  has are inserted as rows with every cell missing (``Series.inserted``), so
+  ``window`` rows are always ``window`` time steps.
 * **Missing values.** Empty cells and ``NA``, ``N/A``, ``NaN``, ``null``,
-  ``None``, ``?`` (any case) are missing. Numeric gaps are filled by linear
-  interpolation between the nearest observed rows (by row position), and
-  gaps at either end take the nearest observed value; categorical gaps take
-  the previous row's category (the next row's at the start). ``Series.filled``
-  counts the filled cells per column, and ``Series.observed`` marks the target
-  values that were really there: scores are computed on those only.
+  ``None``, ``?`` (any case) are missing, as are the inserted rows. Numeric
+  gaps are filled by linear interpolation in time between the nearest
+  observed rows (by row position without a time index), and gaps at either
+  end take the nearest observed value; categorical gaps take the previous
+  row's category (the next row's at the start). ``Series.filled`` counts the
+  filled cells per column, and ``Series.observed`` marks the target values
+  that were really there: scores are computed on those only.
 * **Splits.** Chronological: the first rows train, the next validate, the
   last test; never shuffled across time. Normalisation statistics and the
   categories come from the training rows only.
@@ -32,6 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from rnnapps.data import find_in_data_root
+from rnnapps.data.timeindex import TimeIndex, assemble_times, parse_times, time_index
 from rnnapps.errors import UsageError
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -54,9 +63,12 @@ class Series:
         numeric: Column name -> float64 values; the target comes first.
         categorical: Column name -> string values.
         observed: True where the target value was present, not filled.
-        times: ``datetime64`` time stamps, or None without a date column.
+        times: ``datetime64`` time stamps, one ``freq`` apart, or None
+            without a time index.
         filled: Column name -> number of cells filled (only columns with gaps).
         source: The CSV path, or ``"synthetic"``.
+        freq: The time step as a pandas frequency (``D``, ``h``, ``MS``), or None.
+        inserted: How many missing time stamps were inserted as rows.
     """
 
     target: str
@@ -66,6 +78,8 @@ class Series:
     times: np.ndarray | None = None
     filled: dict[str, int] = dataclasses.field(default_factory=dict)
     source: str = "synthetic"
+    freq: str | None = None
+    inserted: int = 0
 
     def __len__(self) -> int:
         return len(self.observed)
@@ -135,7 +149,8 @@ def split_names(text: str | None) -> list[str]:
 
 def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
              date_column: str | None = None,
-             categorical: Sequence[str] | None = None) -> Series:
+             categorical: Sequence[str] | None = None, *, date_format: str | None = None,
+             date_columns: Sequence[str] = (), freq: str | None = None) -> Series:
     """Reads a series from a CSV file with a header row.
 
     Args:
@@ -143,31 +158,40 @@ def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
             ``$RNNAPPS_DATA_DIR/timeseries``.
         target: The numeric column to forecast; it is also the first input.
         features: Extra input columns.
-        date_column: ISO 8601 time stamps; rows are sorted by them.
+        date_column: The time stamps (ISO 8601, or ``date_format``).
         categorical: Which features are categorical; None decides from the
             data (a column is numeric when every present cell is a number).
             Pass the training run's choice when reading new data for a model.
+        date_format: A ``strftime`` format for ``date_column`` (``%m/%d/%Y``).
+        date_columns: Date-part columns (``year``, ``month``, ``day``, ``hour``,
+            ``minute``, ``second``) that make the time stamps instead.
+        freq: The time step as a pandas frequency (None: inferred).
 
     Returns:
-        The ``Series``, gaps filled as the module docstring says.
+        The ``Series``: sorted by time, missing time stamps inserted, gaps
+        filled, as the module docstring says.
 
     Raises:
         UsageError: On a missing, empty or malformed file, an unknown or
             repeated column, a non-numeric or all-missing target, a numeric
-            feature with text in it, or unparsable or repeated dates.
+            feature with text in it, unparsable or repeated time stamps, or
+            no inferable time step.
     """
     path = resolve_csv(path)
     features = list(features)
-    cells = _read_columns(path, target, features, date_column)
-    times = None
-    if date_column:
-        times, cells = _sort_by_time(cells, date_column)
+    time_columns = [date_column] if date_column else list(date_columns)
+    cells = _read_columns(path, target, features, time_columns)
+    index = None
+    if time_columns:
+        index = _time_index(cells, date_column, list(date_columns), date_format, freq)
+        cells = {name: _on_grid(cells[name], index) for name in [target, *features]}
+    x = None if index is None else index.grid.astype(np.int64)
     numeric, kinds, filled = {}, {}, {}
     for name in [target, *features]:
         column = _numeric_column(cells[name], name, name == target, categorical, path)
         kinds[name] = "numeric" if column is not None else "categorical"
         if column is not None:
-            numeric[name], count = _interpolate(column)
+            numeric[name], count = _interpolate(column, x)
             if name == target:
                 missing_target = np.isnan(column)
             if count:
@@ -178,39 +202,53 @@ def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
             categories[name], count = _fill_categories(cells[name], name, path)
             if count:
                 filled[name] = count
-    return Series(target, numeric, categories, ~missing_target, times, filled, str(path))
+    if index is None:
+        return Series(target, numeric, categories, ~missing_target, None, filled, str(path))
+    return Series(target, numeric, categories, ~missing_target, index.grid, filled, str(path),
+                  index.freq, index.inserted)
+
+
+def _time_index(cells: dict, date_column: str | None, date_columns: list[str],
+                date_format: str | None, freq: str | None) -> TimeIndex:
+    """The time index of the date column, or of the date-part columns."""
+    if date_column:
+        times = parse_times(cells[date_column], date_column, date_format)
+        return time_index(times, f"date column {date_column!r}", freq)
+    times = assemble_times({name: cells[name] for name in date_columns})
+    return time_index(times, f"date columns {','.join(date_columns)}", freq)
+
+
+def _on_grid(column: np.ndarray, index: TimeIndex) -> np.ndarray:
+    """The column sorted by time, with an empty (missing) cell at each inserted time stamp."""
+    out = np.full(len(index.grid), "", dtype=object)
+    out[index.rows] = column[index.order]
+    return out
 
 
 def _read_columns(path: Path, target: str, features: list[str],
-                  date_column: str | None) -> dict[str, np.ndarray]:
-    """The stripped cells of the columns used, each named once in the header."""
-    wanted = [target, *features] + ([date_column] if date_column else [])
+                  time_columns: list[str]) -> dict[str, np.ndarray]:
+    """The stripped cells of the columns used, each named once in the header.
+
+    A date part (``hour``, ``month``) may also be a feature; a date column,
+    or the target, may not.
+    """
+    inputs = [target, *features]
+    wanted = inputs + [name for name in time_columns if name not in features]
     header, rows = _read_rows(path)
     for name in wanted:
         if name not in header:
             raise UsageError(f"column {name!r} not in {path.name}; its columns are: "
                              f"{', '.join(header)}")
-    if len(set(wanted)) < len(wanted):
+    if len(set(inputs)) < len(inputs) or target in time_columns or (
+            len(time_columns) == 1 and time_columns[0] in features):
         raise UsageError(f"a column is used twice among target {target!r}, features "
-                         f"{features} and date column {date_column!r}")
+                         f"{features} and date columns {time_columns}")
     for name in wanted:
         if header.count(name) > 1:
             raise UsageError(f"column {name!r} appears {header.count(name)} times in "
                              f"{path.name}")
     return {name: np.array([row[header.index(name)].strip() for row in rows], dtype=object)
             for name in wanted}
-
-
-def _sort_by_time(cells: dict, date_column: str) -> tuple[np.ndarray, dict]:
-    """Parses the time stamps and sorts every column by them; refuses repeats."""
-    times = _parse_times(cells[date_column], date_column)
-    order = np.argsort(times, kind="stable")
-    times = times[order]
-    repeated = times[1:][times[1:] == times[:-1]]
-    if repeated.size:
-        raise UsageError(f"column {date_column!r} repeats the time stamp {repeated[0]}: "
-                         "one row per time step is needed")
-    return times, {name: column[order] for name, column in cells.items()}
 
 
 def _numeric_column(cells: np.ndarray, name: str, is_target: bool,
@@ -286,28 +324,15 @@ def _reject_stray_text(name: str, values: np.ndarray, bad: tuple[int, str]) -> N
                          f"{bad[1]!r}: fix it or leave the cell empty")
 
 
-def _parse_times(cells: np.ndarray, name: str) -> np.ndarray:
-    try:
-        return np.array([np.datetime64(text) for text in cells], dtype="datetime64[s]")
-    except ValueError:
-        for i, text in enumerate(cells):
-            try:
-                np.datetime64(text)
-            except ValueError:
-                raise UsageError(f"date column {name!r}: line {i + 2} has {text!r}, not an "
-                                 "ISO 8601 date such as 1981-01-31 or 2010-01-01 05:00"
-                                 ) from None
-        raise
-
-
-def _interpolate(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Fills NaNs linearly between observed rows, and with the nearest one at the ends."""
+def _interpolate(values: np.ndarray, x: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+    """Fills NaNs linearly in ``x`` (time; default: row position) between observed
+    rows, and with the nearest one at the ends."""
     gaps = np.isnan(values)
     if not gaps.any():
         return values, 0
-    rows = np.arange(len(values))
+    x = np.arange(len(values)) if x is None else x
     filled = values.copy()
-    filled[gaps] = np.interp(rows[gaps], rows[~gaps], values[~gaps])
+    filled[gaps] = np.interp(x[gaps], x[~gaps], values[~gaps])
     return filled, int(gaps.sum())
 
 
@@ -399,6 +424,8 @@ class Encoder:
         std: Their training standard deviations (1 where a column is constant, or
             varies by less than float32 can scale: the model reads float32).
         categories: Categorical column -> its sorted training categories.
+        freq: The series' time step (a pandas frequency), or None: new data
+            for the model is laid on the same grid.
     """
 
     target: str
@@ -406,6 +433,7 @@ class Encoder:
     mean: list[float]
     std: list[float]
     categories: dict[str, list[str]]
+    freq: str | None = None
 
     @classmethod
     def fit(cls, series: Series, rows: int) -> "Encoder":
@@ -426,7 +454,8 @@ class Encoder:
                                  "a date or an id? Give a date as --date-column")
             categories[name] = seen
         return cls(series.target, list(series.numeric), values.mean(axis=0).tolist(),
-                   np.where(std > np.finfo(np.float32).tiny, std, 1.0).tolist(), categories)
+                   np.where(std > np.finfo(np.float32).tiny, std, 1.0).tolist(), categories,
+                   series.freq)
 
     @property
     def n_features(self) -> int:
@@ -452,10 +481,10 @@ class Encoder:
     def to_dict(self) -> dict:
         """JSON-ready data, with the raw input layout spelt out."""
         return {"target": self.target, "values": self.numeric, "mean": self.mean,
-                "std": self.std, "categories": self.categories}
+                "std": self.std, "categories": self.categories, "freq": self.freq}
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Encoder":
         """Rebuilds an encoder written by ``to_dict``."""
         return cls(raw["target"], list(raw["values"]), list(raw["mean"]), list(raw["std"]),
-                   {k: list(v) for k, v in raw["categories"].items()})
+                   {k: list(v) for k, v in raw["categories"].items()}, raw.get("freq"))

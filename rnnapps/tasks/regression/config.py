@@ -34,7 +34,16 @@ class RegressionData:
     features: Optional[str] = option(
         None, "comma-separated extra input columns; non-numeric ones are one-hot encoded")
     date_column: Optional[str] = option(
-        None, "CSV column of ISO 8601 times: rows are sorted by it; never an input")
+        None, "CSV column of time stamps (ISO 8601 dates or datetimes, YYYY-MM, or "
+        "--date-format): rows are sorted by it, missing steps inserted; never an input")
+    date_format: Optional[str] = option(
+        None, "strftime format of --date-column for non-ISO dates, e.g. %m/%d/%Y")
+    date_columns: Optional[str] = option(
+        None, "comma-separated date-part columns that make the time stamps instead, "
+        "e.g. year,month,day,hour")
+    freq: Optional[str] = option(
+        None, "time step as a pandas frequency: D, h, 15min, W, MS (default: inferred "
+        "from the time stamps)")
     window: int = option(30, "past time steps the model reads", low=1)
     horizon: int = option(1, "future steps forecast at once", low=1)
     season: Optional[int] = option(
@@ -95,8 +104,14 @@ class RegressionConfig(TaskConfig):
         check_chronological_split(data.val_fraction, data.test_fraction)
         if data.val_fraction <= 0.0 and self.train.monitor.startswith("val_"):
             raise UsageError(f"monitor {self.train.monitor!r} needs val_fraction > 0")
+        if data.date_column and data.date_columns:
+            raise UsageError("give --date-column or --date-columns, not both")
+        if data.date_format and not data.date_column:
+            raise UsageError("--date-format needs --date-column")
+        if data.freq and not (data.date_column or data.date_columns):
+            raise UsageError("--freq needs a time index: --date-column or --date-columns")
         if data.csv is None:
-            for name in ("target", "features", "date_column"):
+            for name in ("target", "features", "date_column", "date_columns"):
                 if getattr(data, name) is not None:
                     raise UsageError(f"{name} needs --csv (the synthetic signal has one "
                                      "column, 'value')")

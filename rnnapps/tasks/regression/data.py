@@ -35,7 +35,8 @@ def load_series(data: RegressionData, categorical: Sequence[str] | None = None) 
         periods = [float(p) for p in data.signal_periods.split(",")]
         return synthetic(data.signal_length, periods, data.signal_noise, data.signal_seed)
     return load_csv(data.csv, data.target, split_names(data.features), data.date_column,
-                    categorical)
+                    categorical, date_format=data.date_format,
+                    date_columns=split_names(data.date_columns), freq=data.freq)
 
 
 def encoded_windows(series: Series, encoder: Encoder, starts: np.ndarray, window: int,

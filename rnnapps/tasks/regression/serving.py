@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, window_starts, windows
+from rnnapps.data.timeindex import future_times
 from rnnapps.errors import UsageError
 from rnnapps.export import open_export
 from rnnapps.plots import check_plot_path, figure, save
@@ -31,8 +32,11 @@ def _load(model_dir: str | Path, csv: str | Path | None,
             changes["target"] = SYNTHETIC_TARGET
     if season is not None:
         changes["season"] = season
-    config = config.replace(**changes)
     encoder = Encoder.from_dict(export.file(SERIES))
+    if config.data.freq is None and encoder.freq is not None and (
+            config.data.date_column or config.data.date_columns):
+        changes["freq"] = encoder.freq  # new rows go on the training grid, not a guess
+    config = config.replace(**changes)
     return loaded, config, encoder, path
 
 
@@ -127,10 +131,9 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
 
 
 def _future_times(series: Series, horizon: int) -> list[str]:
-    """Labels of the forecast steps: time stamps one step apart, or ``t+k``."""
-    if series.times is not None and len(series.times) > 1:
-        step = series.times[-1] - series.times[-2]
-        return [str(series.times[-1] + step * (k + 1)) for k in range(horizon)]
+    """Labels of the forecast steps: the next time stamps on the series' grid, or ``t+k``."""
+    if series.times is not None and series.freq is not None:
+        return future_times(series.times[-1], series.freq, horizon)
     return [f"t+{k + 1}" for k in range(horizon)]
 
 

@@ -73,7 +73,8 @@ class RegressionTask(Task):
             batched("val") if len(x["val"]) else None, test_ds,
             files={SERIES: encoder.to_dict()}, score=score, notes=_filled_notes(series),
             data_info={"rows": len(series), "features": encoder.n_features,
-                       "filled": series.filled,
+                       "filled": series.filled, "freq": series.freq,
+                       "inserted": series.inserted,
                        **{f"{split}_windows": int(len(t)) for split, t in starts.items()}})
 
     def build_model(self, config: RegressionConfig, files: dict) -> keras.Model:
@@ -106,9 +107,12 @@ def _train_epochs(config: RegressionConfig, x: np.ndarray, y: np.ndarray) -> Epo
 
 
 def _filled_notes(series: Series) -> list[str]:
-    return [f"{name}: filled {count} missing cells "
-            f"({'linear interpolation' if name in series.numeric else 'last category'})"
-            for name, count in series.filled.items()]
+    notes = [f"time step {series.freq}: inserted {series.inserted} missing time stamps"
+             ] if series.inserted else []
+    how = "linear interpolation" + (" in time" if series.freq else "")
+    return notes + [f"{name}: filled {count} missing cells "
+                    f"({how if name in series.numeric else 'last category'})"
+                    for name, count in series.filled.items()]
 
 
 def _serving_function(model: keras.Model, encoder: Encoder, window: int):
