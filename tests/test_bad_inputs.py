@@ -152,6 +152,10 @@ CATALOGUE = [
      "day='30')"),
     ("freq-without-time-index", "regression train --csv {good_csv} --target load --freq h",
      "--freq needs a time index"),
+    ("calendar-without-time-index", "regression train --csv {good_csv} --target load "
+     "--calendar auto", "--calendar needs a time index"),
+    ("unknown-calendar-feature", "regression train --csv {good_csv} --target load "
+     "--date-column time --calendar weekday", "unknown calendar feature 'weekday'"),
     ("target-without-csv", "regression train --target load", "target needs --csv"),
     ("multiworker-without-tf-config", "regression train --strategy multiworker",
      "--strategy multiworker needs TF_CONFIG"),

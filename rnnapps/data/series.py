@@ -415,7 +415,10 @@ class Encoder:
 
     Model inputs are ``(numeric - mean) / std`` for each numeric column
     (target first), then a one-hot block per categorical column; a category
-    not seen in training encodes as all zeros.
+    not seen in training encodes as all zeros. With ``calendar`` features, a
+    window also has ``horizon`` future steps: their inputs are zeros, then
+    every step (past and future) has the calendar's sin/cos pairs and a last
+    column that is 1 on the future steps (``rnnapps.data.calendar``).
 
     Attributes:
         target: The target column.
@@ -426,6 +429,7 @@ class Encoder:
         categories: Categorical column -> its sorted training categories.
         freq: The series' time step (a pandas frequency), or None: new data
             for the model is laid on the same grid.
+        calendar: The calendar features the model reads (``[]``: none).
     """
 
     target: str
@@ -434,10 +438,12 @@ class Encoder:
     std: list[float]
     categories: dict[str, list[str]]
     freq: str | None = None
+    calendar: list[str] = dataclasses.field(default_factory=list)
 
     @classmethod
-    def fit(cls, series: Series, rows: int) -> "Encoder":
-        """Computes the statistics on the first ``rows`` rows (the training split).
+    def fit(cls, series: Series, rows: int, calendar: Sequence[str] = ()) -> "Encoder":
+        """Computes the statistics on the first ``rows`` rows (the training split);
+        ``calendar`` names the calendar features to add.
 
         Raises:
             UsageError: If a categorical column has more than ``MAX_CATEGORIES``
@@ -455,16 +461,21 @@ class Encoder:
             categories[name] = seen
         return cls(series.target, list(series.numeric), values.mean(axis=0).tolist(),
                    np.where(std > np.finfo(np.float32).tiny, std, 1.0).tolist(), categories,
-                   series.freq)
+                   series.freq, list(calendar))
 
     @property
     def n_features(self) -> int:
-        """Width of the model input."""
+        """Width of the model input: ``n_encoded``, then the calendar columns."""
+        return self.n_encoded + (2 * len(self.calendar) + 1 if self.calendar else 0)
+
+    @property
+    def n_encoded(self) -> int:
+        """Width of what ``encode`` returns: numeric columns and one-hot blocks."""
         return len(self.numeric) + sum(len(c) for c in self.categories.values())
 
     def encode(self, values: np.ndarray, categories: np.ndarray) -> np.ndarray:
         """Raw ``values [..., len(numeric)]`` and ``categories [..., n_cat]`` ->
-        float32 model inputs ``[..., n_features]``."""
+        float32 model inputs ``[..., n_encoded]`` (the calendar comes apart)."""
         parts = [(values - np.float32(self.mean)) / np.float32(self.std)]
         for j, seen in enumerate(self.categories.values()):
             parts.append(categories[..., j:j + 1] == np.array(seen, dtype=str))
@@ -481,10 +492,12 @@ class Encoder:
     def to_dict(self) -> dict:
         """JSON-ready data, with the raw input layout spelt out."""
         return {"target": self.target, "values": self.numeric, "mean": self.mean,
-                "std": self.std, "categories": self.categories, "freq": self.freq}
+                "std": self.std, "categories": self.categories, "freq": self.freq,
+                "calendar": self.calendar}
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Encoder":
         """Rebuilds an encoder written by ``to_dict``."""
         return cls(raw["target"], list(raw["values"]), list(raw["mean"]), list(raw["std"]),
-                   {k: list(v) for k, v in raw["categories"].items()}, raw.get("freq"))
+                   {k: list(v) for k, v in raw["categories"].items()}, raw.get("freq"),
+                   list(raw.get("calendar", [])))

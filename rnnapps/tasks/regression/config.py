@@ -20,6 +20,7 @@ from rnnapps.config import (
     option,
     with_defaults,
 )
+from rnnapps.data.calendar import parse as parse_calendar
 from rnnapps.errors import UsageError
 
 
@@ -44,6 +45,9 @@ class RegressionData:
     freq: Optional[str] = option(
         None, "time step as a pandas frequency: D, h, 15min, W, MS (default: inferred "
         "from the time stamps)")
+    calendar: str = option(
+        "none", "calendar inputs, known for the forecast steps too: auto (from the time "
+        "step), none, or a comma-separated list of hour, dayofweek, dayofyear, month")
     window: int = option(30, "past time steps the model reads", low=1)
     horizon: int = option(1, "future steps forecast at once", low=1)
     season: Optional[int] = option(
@@ -110,6 +114,12 @@ class RegressionConfig(TaskConfig):
             raise UsageError("--date-format needs --date-column")
         if data.freq and not (data.date_column or data.date_columns):
             raise UsageError("--freq needs a time index: --date-column or --date-columns")
+        try:
+            calendar = parse_calendar(data.calendar)
+        except ValueError as err:
+            raise UsageError(str(err)) from None
+        if calendar and not (data.date_column or data.date_columns):
+            raise UsageError("--calendar needs a time index: --date-column or --date-columns")
         if data.csv is None:
             for name in ("target", "features", "date_column", "date_columns"):
                 if getattr(data, name) is not None:

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rnnapps.data import calendar
 from rnnapps.data.series import Encoder, Series, load_csv, split_names, synthetic, targets, windows
 from rnnapps.tasks.regression.config import RegressionData
 
@@ -39,9 +40,51 @@ def load_series(data: RegressionData, categorical: Sequence[str] | None = None) 
                     date_columns=split_names(data.date_columns), freq=data.freq)
 
 
+def calendar_names(data: RegressionData, series: Series) -> list[str]:
+    """The calendar features ``--calendar`` asks for, ``auto`` resolved from the time step."""
+    names = calendar.parse(data.calendar)
+    return calendar.auto(series.freq) if names == ["auto"] else names
+
+
 def encoded_windows(series: Series, encoder: Encoder, starts: np.ndarray, window: int,
                     horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Model inputs ``[n, window, n_features]`` and normalised targets ``[n, horizon]``."""
+    """Model inputs ``[n, steps, n_features]`` and normalised targets ``[n, horizon]``;
+    ``steps`` is ``window``, plus ``horizon`` with calendar features."""
     values, categories = series.raw()
     x = encoder.encode(windows(values, starts, window), windows(categories, starts, window))
+    if encoder.calendar:
+        x = with_calendar(x, window_seconds(series, starts, window, horizon), encoder.calendar)
     return x, encoder.scale_target(targets(series.y, starts, horizon))
+
+
+def window_seconds(series: Series, starts: np.ndarray, window: int, horizon: int) -> np.ndarray:
+    """Unix seconds of each window's rows and forecast steps: ``[n, window + horizon]``."""
+    return windows(series.times.astype("datetime64[s]").astype(np.int64),
+                   np.asarray(starts) + horizon, window + horizon)
+
+
+def with_calendar(x, seconds, names: Sequence[str]):
+    """Adds the forecast steps and the calendar columns to encoded windows.
+
+    The same ``keras.ops`` code builds the training inputs (NumPy in, NumPy
+    out) and runs in the exported graph (tensors in, tensors out).
+
+    Args:
+        x: Encoded windows ``[n, window, k]``.
+        seconds: Unix seconds of their rows and forecast steps ``[n, window + horizon]``.
+        names: The calendar features.
+
+    Returns:
+        ``[n, window + horizon, k + 2 * len(names) + 1]``: the windows, zeros on
+        the forecast steps, the calendar, and 1 on the forecast steps.
+    """
+    from keras import ops
+
+    is_array = isinstance(x, np.ndarray)
+    x = ops.convert_to_tensor(x, "float32")
+    horizon = ops.shape(seconds)[1] - ops.shape(x)[1]
+    future = ops.zeros((ops.shape(x)[0], horizon, ops.shape(x)[2]), "float32")
+    flag = ops.concatenate([ops.zeros_like(x[..., :1]), ops.ones_like(future[..., :1])], axis=1)
+    out = ops.concatenate([ops.concatenate([x, future], axis=1), calendar.features(seconds, names),
+                           flag], axis=-1)
+    return ops.convert_to_numpy(out) if is_array else out

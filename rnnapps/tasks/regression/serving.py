@@ -14,7 +14,7 @@ from rnnapps.export import open_export
 from rnnapps.plots import check_plot_path, figure, save
 from rnnapps.tasks.regression.baselines import compare, scores_table  # noqa: F401 (the CLI prints it)
 from rnnapps.tasks.regression.config import RegressionConfig
-from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series
+from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series, window_seconds
 
 NAME = "regression"
 
@@ -41,13 +41,18 @@ def _load(model_dir: str | Path, csv: str | Path | None,
 
 
 def _serve(loaded, encoder: Encoder, values: np.ndarray, categories: np.ndarray,
-           batch_size: int = 1024) -> np.ndarray:
-    """Calls the exported signature in batches; returns forecasts in series units."""
+           seconds: np.ndarray | None = None, batch_size: int = 1024) -> np.ndarray:
+    """Calls the exported signature in batches; returns forecasts in series units.
+
+    ``seconds`` (``[n, window + horizon]`` Unix seconds) is sent for a model
+    with calendar inputs."""
     out = []
     for i in range(0, len(values), batch_size):
         args = [tf.constant(values[i:i + batch_size], tf.float32)]
         if encoder.categories:
             args.append(tf.constant(categories[i:i + batch_size].astype(str), tf.string))
+        if encoder.calendar:
+            args.append(tf.constant(seconds[i:i + batch_size], tf.int64))
         out.append(loaded.forecast(*args)["forecast"].numpy())
     return np.concatenate(out).astype(np.float64)
 
@@ -86,7 +91,9 @@ def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int |
     values, categories = series.raw()
     t = starts["test"]
     forecast = _serve(loaded, encoder, windows(values, t, data.window),
-                      windows(categories, t, data.window))
+                      windows(categories, t, data.window),
+                      window_seconds(series, t, data.window, data.horizon)
+                      if encoder.calendar else None)
     x_train, y_train = encoded_windows(series, encoder, starts["train"], data.window,
                                        data.horizon)
     x_test, _ = encoded_windows(series, encoder, t, data.window, data.horizon)
@@ -122,8 +129,13 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
     if len(series) < window:
         raise UsageError(f"the model reads {window} rows, {series.source} has {len(series)}")
     values, categories = series.raw()
-    forecast = _serve(loaded, encoder, values[None, -window:], categories[None, -window:])[0]
-    times = _future_times(series, len(forecast))
+    times = _future_times(series, config.data.horizon)
+    seconds = None
+    if encoder.calendar:
+        stamps = np.r_[series.times[-window:], np.array(times, dtype="datetime64[s]")]
+        seconds = stamps.astype("datetime64[s]").astype(np.int64)[None]
+    forecast = _serve(loaded, encoder, values[None, -window:], categories[None, -window:],
+                      seconds)[0]
     result = {"target": series.target, "forecast": forecast.tolist(), "times": times}
     if plot is not None:
         result["plot"] = str(plot_forecast(plot, series, window, forecast))

@@ -16,7 +16,13 @@ from rnnapps.data.series import Encoder, Series, split_bounds, window_starts
 from rnnapps.tasks.base import Experiment, Run, Task
 from rnnapps.tasks.regression.baselines import check_scorable, compare, scores_table
 from rnnapps.tasks.regression.config import RegressionConfig
-from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series
+from rnnapps.tasks.regression.data import (
+    SERIES,
+    calendar_names,
+    encoded_windows,
+    load_series,
+    with_calendar,
+)
 from rnnapps.tasks.regression.model import LOSSES, build_model, forecast_with
 from rnnapps.training import Epochs
 
@@ -45,7 +51,8 @@ class RegressionTask(Task):
                                data.test_fraction)
         check_scorable(series, starts["test"], data.horizon)  # before training, not after
         encoder = Encoder.fit(series, split_bounds(len(series), data.val_fraction,
-                                                   data.test_fraction)[0])
+                                                   data.test_fraction)[0],
+                              calendar_names(data, series))
         x, y = {}, {}
         for split, t in starts.items():
             x[split], y[split] = encoded_windows(series, encoder, t, data.window, data.horizon)
@@ -90,9 +97,13 @@ class RegressionTask(Task):
           the numeric features; no NaNs (fill gaps first).
         * ``categories``: string ``[batch, window, len(categories)]`` -- only when
           the model has categorical features; an unseen category encodes as zeros.
+        * ``times``: int64 ``[batch, window + horizon]`` -- only when the model
+          has calendar inputs: the Unix seconds of the window's rows and of the
+          forecast steps; the calendar is computed from them in the graph.
         """
         encoder = Encoder.from_dict(run.files[SERIES])
-        endpoint = _serving_function(run.model, encoder, run.config.data.window)
+        endpoint = _serving_function(run.model, encoder, run.config.data.window,
+                                     run.config.data.horizon)
         return [run.model], [("forecast", endpoint, endpoint.input_signature)]
 
 
@@ -115,25 +126,34 @@ def _filled_notes(series: Series) -> list[str]:
                     for name, count in series.filled.items()]
 
 
-def _serving_function(model: keras.Model, encoder: Encoder, window: int):
-    """The exported ``tf.function``: raw windows -> forecasts in series units."""
+def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon: int):
+    """The exported ``tf.function``: raw windows -> forecasts in series units.
+
+    Its inputs are ``values``, then ``categories`` and ``times`` where the
+    model has them (a signature cannot have optional inputs).
+    """
     mean = tf.constant(encoder.mean, tf.float32)
     std = tf.constant(encoder.std, tf.float32)
     seen = [tf.constant(c, tf.string) for c in encoder.categories.values()]
-    values_spec = tf.TensorSpec([None, window, len(encoder.numeric)], tf.float32, name="values")
+    specs = [tf.TensorSpec([None, window, len(encoder.numeric)], tf.float32, name="values")]
+    if seen:
+        specs.append(tf.TensorSpec([None, window, len(seen)], tf.string, name="categories"))
+    if encoder.calendar:
+        specs.append(tf.TensorSpec([None, window + horizon], tf.int64, name="times"))
 
-    def run(values, categories=None):
+    def run(values, *rest):
+        categories = rest[0] if seen else None
         parts = [(values - mean) / std]
         for j, known in enumerate(seen):
             # [batch, window, 1] == [n_categories] -> one-hot [batch, window, n_categories]
             parts.append(tf.cast(tf.equal(categories[..., j:j + 1], known), tf.float32))
-        z = model(tf.concat(parts, axis=-1), training=False)
+        x = tf.concat(parts, axis=-1)
+        if encoder.calendar:
+            x = with_calendar(x, rest[-1], encoder.calendar)
+        z = model(x, training=False)
         return {"forecast": z * std[0] + mean[0]}
 
-    if not seen:
-        return tf.function(lambda values: run(values), input_signature=[values_spec])
-    categories_spec = tf.TensorSpec([None, window, len(seen)], tf.string, name="categories")
-    return tf.function(run, input_signature=[values_spec, categories_spec])
+    return tf.function(run, input_signature=specs)
 
 TASK = RegressionTask()
 # The Task's methods as module functions: rnnapps.tasks.regression.train(config) etc.
