@@ -152,6 +152,11 @@ CATALOGUE = [
      "day='30')"),
     ("freq-without-time-index", "regression train --csv {good_csv} --target load --freq h",
      "--freq needs a time index"),
+    ("too-few-rows-for-folds", "regression backtest --csv {short_csv} --target y --window 5 "
+     "--folds 6", "20 rows are too few for 6 folds of 3 test rows"),
+    ("one-fold", "regression backtest --folds 1", "--folds must be >= 2, got 1"),
+    ("quantile-outside-unit-interval", "regression train --quantiles 0.1,1.5",
+     "a quantile must lie in (0, 1), got 1.5"),
     ("calendar-without-time-index", "regression train --csv {good_csv} --target load "
      "--calendar auto", "--calendar needs a time index"),
     ("unknown-calendar-feature", "regression train --csv {good_csv} --target load "

@@ -82,8 +82,22 @@ def test_baselines_on_known_series():
     linear = regression.LinearBaseline(x, y[10:40, None])
     np.testing.assert_allclose(linear(x), y[10:40, None], atol=1e-8)  # a ramp is linear
     s = regression.score(np.array([[1.0, 2.0]]), np.array([[2.0, 4.0]]),
-                         np.array([[True, False]]))
-    assert s == {"mae": 1.0, "rmse": 1.0}
+                         np.array([[True, False]]), scale=0.5)
+    # |2 - 1| / ((|2| + |1|) / 2) = 2/3; MASE divides the MAE by the naive scale.
+    assert s == pytest.approx({"mae": 1.0, "rmse": 1.0, "smape": 200 / 3, "mase": 2.0})
+    assert "mase" not in regression.score(np.zeros((1, 1)), np.zeros((1, 1)),
+                                          np.ones((1, 1), bool))
+
+
+def test_mase_scale_is_the_in_sample_seasonal_naive_error():
+    from rnnapps.data.series import Series
+    from rnnapps.tasks.regression.baselines import mase_scale
+
+    y = np.array([0.0, 1.0, 3.0, 6.0, 10.0, 15.0])
+    series = Series("y", {"y": y}, {}, np.array([True, True, True, True, False, True]))
+    # Lag 1 on the first 5 rows: |1-0|, |3-1|, |6-3|; row 4 is not observed.
+    assert mase_scale(series, 5, None) == pytest.approx(2.0)
+    assert mase_scale(series, 5, 2) == pytest.approx((3 + 5) / 2)
 
 
 def _in_process_forecasts(config, run_dir):
@@ -140,7 +154,7 @@ def test_evaluate_prints_baselines_and_draws_the_plot(csv_run, tmp_path, capsys)
     assert main(["regression", "evaluate", "--model", str(Path(result["export"]).parent),
                  "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split()[-2:] for line in out.splitlines()[2:6]}
+    rows = {line.split()[0]: line.split()[-4:-2] for line in out.splitlines()[2:6]}
     assert set(rows) == {"model", "persistence", "seasonal", "linear"}
     # The exported graph scores what the in-process model scored at train time.
     assert float(rows["model"][0]) == pytest.approx(result["test"]["model"]["mae"], abs=1e-3)

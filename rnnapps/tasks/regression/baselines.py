@@ -2,16 +2,22 @@
 
 Persistence (the last value), seasonal naive (with ``season``) and a
 least-squares linear model on the same window, in the series' own units,
-counting only target values that were observed.
+counting only target values that were observed. Each method gets MAE, RMSE,
+sMAPE and MASE: the MAE divided by the in-sample MAE of the seasonal naive
+forecast (one step back without a season) on the training rows, so that
+MASE < 1 beats that naive forecast made with hindsight.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnnapps.data.series import Encoder, Series, targets
+from rnnapps.data.series import Encoder, Series, split_bounds, targets
 from rnnapps.errors import UsageError
 from rnnapps.tasks.regression.config import RegressionData
+
+METHODS = ("model", "persistence", "seasonal_naive", "linear")
+"""What every forecast is scored as, in table order."""
 
 
 def persistence(y: np.ndarray, starts: np.ndarray, horizon: int) -> np.ndarray:
@@ -48,10 +54,58 @@ class LinearBaseline:
         return self._design(x) @ self.coef
 
 
-def score(actual: np.ndarray, forecast: np.ndarray, observed: np.ndarray) -> dict:
-    """MAE and RMSE over the observed cells of ``[n, horizon]`` arrays."""
-    err = (np.asarray(forecast, np.float64) - actual)[observed]
-    return {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2)))}
+def score(actual: np.ndarray, forecast: np.ndarray, observed: np.ndarray,
+          scale: float | None = None) -> dict:
+    """MAE, RMSE, sMAPE (%) and, given the ``scale``, MASE over the observed
+    cells of ``[n, horizon]`` arrays."""
+    forecast = np.asarray(forecast, np.float64)
+    err = (forecast - actual)[observed]
+    size = (np.abs(actual) + np.abs(forecast))[observed]
+    # sMAPE's 0/0 (a zero forecast of a zero) is a perfect forecast, not NaN.
+    ratio = np.divide(2 * np.abs(err), size, out=np.zeros_like(size), where=size > 0)
+    result = {"mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(np.mean(err ** 2))),
+              "smape": float(100 * np.mean(ratio))}
+    if scale:
+        result["mase"] = result["mae"] / scale
+    return result
+
+
+def mase_scale(series: Series, train_end: int, season: int | None) -> float | None:
+    """The in-sample MAE of the seasonal naive forecast (lag ``season``, or 1)
+    on the observed training rows: MASE's denominator; None if it is 0."""
+    lag = season or 1
+    y, seen = series.y[:train_end], series.observed[:train_end]
+    both = seen[lag:] & seen[:-lag]
+    scale = float(np.mean(np.abs(y[lag:] - y[:-lag])[both])) if both.any() else 0.0
+    return scale or None
+
+
+def quantile_scores(actual: np.ndarray, forecasts: np.ndarray, levels: list[float],
+                    observed: np.ndarray) -> dict:
+    """How well quantile forecasts are calibrated, over the observed cells.
+
+    Args:
+        actual: ``[n, horizon]`` in the series' units.
+        forecasts: ``[n, horizon, Q]``, one slice per level.
+        levels: The Q levels, ascending.
+        observed: ``[n, horizon]``: which cells count.
+
+    Returns:
+        ``{"0.1": {"coverage"}, ...}``: the share of values at or below each
+        level's forecast (ideally the level), and with two levels or more
+        ``"interval"``: the outer pair's nominal and empirical coverage and
+        its mean width.
+    """
+    result = {f"{q:g}": {"coverage": float(np.mean((actual <= forecasts[..., i])[observed]))}
+              for i, q in enumerate(levels)}
+    if len(levels) >= 2:
+        low, high = forecasts[..., 0], forecasts[..., -1]
+        inside = (actual >= low) & (actual <= high)
+        result["interval"] = {"lower": levels[0], "upper": levels[-1],
+                              "nominal": round(levels[-1] - levels[0], 10),
+                              "coverage": float(np.mean(inside[observed])),
+                              "width": float(np.mean((high - low)[observed]))}
+    return result
 
 
 def check_scorable(series: Series, test_starts: np.ndarray, horizon: int) -> np.ndarray:
@@ -68,7 +122,8 @@ def check_scorable(series: Series, test_starts: np.ndarray, horizon: int) -> np.
 
 def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData,
             forecast: np.ndarray, x_train: np.ndarray, y_train: np.ndarray,
-            x_test: np.ndarray) -> dict:
+            x_test: np.ndarray, quantiles: tuple[list[float], np.ndarray] | None = None
+            ) -> dict:
     """Scores the model's test forecasts next to every baseline.
 
     Args:
@@ -80,24 +135,31 @@ def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData
         x_train, y_train: Encoded training windows and normalised targets (the
             linear baseline is fitted on them).
         x_test: Encoded test windows.
+        quantiles: ``(levels, [n, horizon, Q] forecasts in the series' units)``
+            of a quantile model, scored with ``quantile_scores``.
 
     Returns:
         ``{"windows", "scored", "model", "persistence", ["seasonal_naive"], "linear"}``
-        with ``{"mae", "rmse"}`` per method in the series' units.
+        with ``{"mae", "rmse"}`` per method in the series' units, and
+        ``"quantiles"`` for a quantile model.
     """
     t, horizon = starts["test"], data.horizon
     actual = targets(series.y, t, horizon)
     observed = check_scorable(series, t, horizon)
+    scale = mase_scale(series, split_bounds(len(series), data.val_fraction,
+                                            data.test_fraction)[0], data.season)
     result = {"windows": int(len(t)), "scored": int(observed.sum()),
-              "model": score(actual, forecast, observed),
-              "persistence": score(actual, persistence(series.y, t, horizon), observed)}
+              "model": score(actual, forecast, observed, scale),
+              "persistence": score(actual, persistence(series.y, t, horizon), observed, scale)}
     if data.season:
         naive = seasonal_naive(series.y, t, horizon, data.season)
         result["seasonal_naive"] = (
-            score(actual, naive, observed) if naive is not None
+            score(actual, naive, observed, scale) if naive is not None
             else f"n/a: season {data.season} reaches before the first row")
     linear = LinearBaseline(x_train, y_train)
-    result["linear"] = score(actual, encoder.unscale_target(linear(x_test)), observed)
+    result["linear"] = score(actual, encoder.unscale_target(linear(x_test)), observed, scale)
+    if quantiles is not None:
+        result["quantiles"] = quantile_scores(actual, quantiles[1], quantiles[0], observed)
     return result
 
 
@@ -105,12 +167,21 @@ def scores_table(result: dict, target: str = "") -> str:
     """The model and baseline scores as an aligned text table."""
     lines = [f"test: {result['windows']} windows, {result['scored']} forecasts of observed "
              + (f"{target!r} " if target else "") + "values (in the series' units)",
-             f"{'':16}{'MAE':>12}{'RMSE':>12}"]
-    for name in ("model", "persistence", "seasonal_naive", "linear"):
+             f"{'':16}{'MAE':>12}{'RMSE':>12}{'MASE':>9}{'sMAPE %':>9}"]
+    for name in METHODS:
         if name not in result:
             continue
         s = result[name]
         label = name.replace("_", " ")
-        lines.append(f"{label:16}{s['mae']:12.4f}{s['rmse']:12.4f}" if isinstance(s, dict)
-                     else f"{label:16}{s}")
+        lines.append(f"{label:16}{s['mae']:12.4f}{s['rmse']:12.4f}{s.get('mase', np.nan):9.3f}"
+                     f"{s['smape']:9.2f}" if isinstance(s, dict) else f"{label:16}{s}")
+    quantiles = dict(result.get("quantiles", {}))
+    interval = quantiles.pop("interval", None)
+    if quantiles:
+        lines.append("quantile coverage (share of values at or below): " + ", ".join(
+            f"{level} {s['coverage']:.1%}" for level, s in quantiles.items()))
+    if interval:
+        lines.append(f"interval {interval['lower']:g}-{interval['upper']:g} (nominal "
+                     f"{interval['nominal']:.0%}): coverage {interval['coverage']:.1%}, "
+                     f"mean width {interval['width']:.4f}")
     return "\n".join(lines)

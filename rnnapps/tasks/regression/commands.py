@@ -21,6 +21,10 @@ EXAMPLES = {
                  "sales_2025.csv --season 7"),
     "predict": ("rnnapps regression predict --model saved_models/regression --csv sales.csv "
                 "--plot forecast.png",),
+    "backtest": ("rnnapps regression backtest --csv sales.csv --target units --date-column "
+                 "date --season 7 --folds 5 --plot folds.png",
+                 "rnnapps regression backtest --config runs/regression/20250101-120000/"
+                 "config.json --folds 4 --test-fraction 0.1"),
 }
 """Example command lines shown in each command's ``--help``."""
 
@@ -61,6 +65,25 @@ def register(tasks) -> None:
     predict.add_argument("--plot", metavar="FILE.png", help="draw the window and the forecast")
     predict.set_defaults(run=_predict)
 
+    backtest = commands.add_parser(
+        "backtest", help="expanding-window backtest: a model per fold, scored with baselines",
+        description="Rolling-origin evaluation: fold k trains a fresh model on every row "
+                    "before its test span and scores it next to the baselines on the span "
+                    "(--test-fraction of the rows); the spans tile the end of the series. "
+                    "Prints MAE, RMSE, MASE and sMAPE per fold and overall.",
+        epilog=cli.epilog(*EXAMPLES["backtest"]))
+    cli.add_config_options(backtest, RegressionConfig)
+    run = cli.option_group(backtest, "run options")
+    cli.add_base_options(run, RegressionConfig, "start from a saved config")
+    run.add_argument("--folds", type=int, default=5, metavar="K",
+                     help="number of folds (test spans) (default: 5)")
+    run.add_argument("--run-dir", metavar="DIR",
+                     help="the folds' runs and backtest.json (default: "
+                          "runs/backtest/regression/<time>)")
+    run.add_argument("--plot", metavar="FILE.png", help="draw each method's MAE per fold")
+    run.add_argument("--quiet", action="store_true", help="print only the table and errors")
+    backtest.set_defaults(run=_backtest)
+
 
 def _evaluate(args) -> None:
     serving = cli.serving("regression")
@@ -72,9 +95,24 @@ def _evaluate(args) -> None:
         print(f"plot: {result['plot']}")
 
 
+def _backtest(args) -> None:
+    config = cli.config_from_args(args, RegressionConfig)
+    module = cli.load("rnnapps.tasks.regression.backtest")
+    cli.print_device(config.train.strategy)
+    result = module.backtest(config, args.folds, run_dir=args.run_dir, plot=args.plot,
+                             verbose=0 if args.quiet else 1)
+    print(module.backtest_table(result))
+    print(f"run: {result['run_dir']}")
+    if "plot" in result:
+        print(f"plot: {result['plot']}")
+
+
 def _predict(args) -> None:
     result = cli.serving("regression").predict(args.model, getattr(args, "csv", None), args.plot)
-    for when, value in zip(result["times"], result["forecast"]):
-        print(f"{when}\t{value:.4f}")
+    quantiles = result.get("quantiles", {})
+    if quantiles:  # a header names the columns
+        print("\t".join(["time", "forecast", *(f"q{level}" for level in quantiles)]))
+    for k, (when, value) in enumerate(zip(result["times"], result["forecast"])):
+        print("\t".join([when, f"{value:.4f}", *(f"{q[k]:.4f}" for q in quantiles.values())]))
     if "plot" in result:
         print(f"plot: {result['plot']}", file=sys.stderr)

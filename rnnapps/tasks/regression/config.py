@@ -72,6 +72,9 @@ class RegressionTrain(with_defaults(TrainConfig, epochs=20, batch_size=64, patie
 
     loss: str = option("mse", "training loss on the normalised targets: mse, or mae "
                        "(the median forecast, what the MAE scores)", choices=("mse", "mae"))
+    quantiles: Optional[str] = option(
+        None, "comma-separated quantiles to forecast, e.g. 0.1,0.5,0.9: trains on their "
+        "pinball loss instead of --loss; the point forecast is the one nearest 0.5")
 
 
 @dataclass
@@ -104,6 +107,7 @@ class RegressionConfig(TaskConfig):
             UsageError: Naming the first bad option.
         """
         super().validate()
+        quantile_levels(self.train.quantiles)  # raises on a bad list
         data = self.data
         check_chronological_split(data.val_fraction, data.test_fraction)
         if data.val_fraction <= 0.0 and self.train.monitor.startswith("val_"):
@@ -137,3 +141,30 @@ class RegressionConfig(TaskConfig):
 
 
 Config = RegressionConfig
+
+
+def quantile_levels(text: str | None) -> list[float]:
+    """``"0.9, 0.1,0.5"`` -> ``[0.1, 0.5, 0.9]``; None -> ``[]``.
+
+    Raises:
+        UsageError: On a value that is not a number, outside (0, 1), or repeated.
+    """
+    if text is None:
+        return []
+    levels = []
+    for part in text.split(","):
+        try:
+            level = float(part)
+        except ValueError:
+            raise UsageError(f"quantiles must be numbers, got {part.strip()!r}") from None
+        if not 0.0 < level < 1.0:
+            raise UsageError(f"a quantile must lie in (0, 1), got {level}")
+        levels.append(level)
+    if len(set(levels)) < len(levels):
+        raise UsageError(f"quantiles repeat a value: {text}")
+    return sorted(levels)
+
+
+def median_index(levels: list[float]) -> int:
+    """The position of the quantile nearest 0.5: the point forecast."""
+    return min(range(len(levels)), key=lambda i: (abs(levels[i] - 0.5), i))

@@ -13,7 +13,7 @@ from rnnapps.errors import UsageError
 from rnnapps.export import open_export
 from rnnapps.plots import check_plot_path, figure, save
 from rnnapps.tasks.regression.baselines import compare, scores_table  # noqa: F401 (the CLI prints it)
-from rnnapps.tasks.regression.config import RegressionConfig
+from rnnapps.tasks.regression.config import RegressionConfig, quantile_levels
 from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series, window_seconds
 
 NAME = "regression"
@@ -41,11 +41,16 @@ def _load(model_dir: str | Path, csv: str | Path | None,
 
 
 def _serve(loaded, encoder: Encoder, values: np.ndarray, categories: np.ndarray,
-           seconds: np.ndarray | None = None, batch_size: int = 1024) -> np.ndarray:
-    """Calls the exported signature in batches; returns forecasts in series units.
+           seconds: np.ndarray | None = None, batch_size: int = 1024) -> dict:
+    """Calls the exported signature in batches.
 
     ``seconds`` (``[n, window + horizon]`` Unix seconds) is sent for a model
-    with calendar inputs."""
+    with calendar inputs.
+
+    Returns:
+        The signature's outputs in series units (float64): ``forecast``
+        ``[n, horizon]``, and ``quantiles`` ``[n, horizon, Q]`` for a quantile model.
+    """
     out = []
     for i in range(0, len(values), batch_size):
         args = [tf.constant(values[i:i + batch_size], tf.float32)]
@@ -53,8 +58,8 @@ def _serve(loaded, encoder: Encoder, values: np.ndarray, categories: np.ndarray,
             args.append(tf.constant(categories[i:i + batch_size].astype(str), tf.string))
         if encoder.calendar:
             args.append(tf.constant(seconds[i:i + batch_size], tf.int64))
-        out.append(loaded.forecast(*args)["forecast"].numpy())
-    return np.concatenate(out).astype(np.float64)
+        out.append({k: v.numpy() for k, v in loaded.forecast(*args).items()})
+    return {k: np.concatenate([o[k] for o in out]).astype(np.float64) for k in out[0]}
 
 
 def _check_series(series: Series, encoder: Encoder) -> None:
@@ -90,17 +95,20 @@ def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int |
                            data.test_fraction)
     values, categories = series.raw()
     t = starts["test"]
-    forecast = _serve(loaded, encoder, windows(values, t, data.window),
-                      windows(categories, t, data.window),
-                      window_seconds(series, t, data.window, data.horizon)
-                      if encoder.calendar else None)
+    served = _serve(loaded, encoder, windows(values, t, data.window),
+                    windows(categories, t, data.window),
+                    window_seconds(series, t, data.window, data.horizon)
+                    if encoder.calendar else None)
+    forecast, levels = served["forecast"], quantile_levels(config.train.quantiles)
+    quantiles = (levels, served["quantiles"]) if levels else None
     x_train, y_train = encoded_windows(series, encoder, starts["train"], data.window,
                                        data.horizon)
     x_test, _ = encoded_windows(series, encoder, t, data.window, data.horizon)
-    result = compare(series, encoder, starts, data, forecast, x_train, y_train, x_test)
+    result = compare(series, encoder, starts, data, forecast, x_train, y_train, x_test,
+                     quantiles)
     result.update(target=series.target, model_dir=str(path))
     if plot is not None:
-        result["plot"] = str(plot_test(plot, series, t, forecast))
+        result["plot"] = str(plot_test(plot, series, t, forecast, quantiles))
     return result
 
 
@@ -116,7 +124,8 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
         plot: Draw the window and the forecast into this file.
 
     Returns:
-        ``{"target", "forecast": [horizon floats], "times": [horizon labels]}``.
+        ``{"target", "forecast": [horizon floats], "times": [horizon labels]}``,
+        and for a quantile model ``"quantiles": {level: [horizon floats]}``.
 
     Raises:
         UsageError: On a bad model directory, too few rows or a bad plot path.
@@ -134,9 +143,13 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
     if encoder.calendar:
         stamps = np.r_[series.times[-window:], np.array(times, dtype="datetime64[s]")]
         seconds = stamps.astype("datetime64[s]").astype(np.int64)[None]
-    forecast = _serve(loaded, encoder, values[None, -window:], categories[None, -window:],
-                      seconds)[0]
+    served = _serve(loaded, encoder, values[None, -window:], categories[None, -window:], seconds)
+    forecast = served["forecast"][0]
     result = {"target": series.target, "forecast": forecast.tolist(), "times": times}
+    levels = quantile_levels(config.train.quantiles)
+    if levels:
+        result["quantiles"] = {f"{q:g}": served["quantiles"][0, :, i].tolist()
+                               for i, q in enumerate(levels)}
     if plot is not None:
         result["plot"] = str(plot_forecast(plot, series, window, forecast))
     return result
@@ -150,9 +163,10 @@ def _future_times(series: Series, horizon: int) -> list[str]:
 
 
 # ------------------------------------------------------------------ plots
-def plot_test(path: str | Path, series: Series, starts: np.ndarray,
-              forecast: np.ndarray) -> Path:
-    """Draws the actual test span and the model's 1-step (and last-step) forecasts.
+def plot_test(path: str | Path, series: Series, starts: np.ndarray, forecast: np.ndarray,
+              quantiles: tuple[list[float], np.ndarray] | None = None) -> Path:
+    """Draws the actual test span and the model's 1-step (and last-step) forecasts,
+    with the outer quantiles' band of the 1-step forecasts shaded.
 
     Returns:
         The written file.
@@ -163,6 +177,10 @@ def plot_test(path: str | Path, series: Series, starts: np.ndarray,
     span = np.arange(starts[0], starts[-1] + horizon)
     ax.plot(x[span], series.y[span], color="black", lw=1, label="actual")
     ax.plot(x[starts], forecast[:, 0], lw=1, label="forecast, 1 step ahead")
+    if quantiles is not None and len(quantiles[0]) >= 2:
+        levels, bands = quantiles
+        ax.fill_between(x[starts], bands[:, 0, 0], bands[:, 0, -1], alpha=0.25, lw=0,
+                        label=f"{levels[0]:g}-{levels[-1]:g} quantiles, 1 step ahead")
     if horizon > 1:
         ax.plot(x[starts + horizon - 1], forecast[:, -1], lw=1, alpha=0.7,
                 label=f"forecast, {horizon} steps ahead")

@@ -15,7 +15,7 @@ import tensorflow as tf
 from rnnapps.data.series import Encoder, Series, split_bounds, window_starts
 from rnnapps.tasks.base import Experiment, Run, Task
 from rnnapps.tasks.regression.baselines import check_scorable, compare, scores_table
-from rnnapps.tasks.regression.config import RegressionConfig
+from rnnapps.tasks.regression.config import RegressionConfig, median_index, quantile_levels
 from rnnapps.tasks.regression.data import (
     SERIES,
     calendar_names,
@@ -23,7 +23,7 @@ from rnnapps.tasks.regression.data import (
     load_series,
     with_calendar,
 )
-from rnnapps.tasks.regression.model import LOSSES, build_model, forecast_with
+from rnnapps.tasks.regression.model import build_model, forecast_with, loss_and_metrics
 from rnnapps.training import Epochs
 
 
@@ -62,20 +62,22 @@ class RegressionTask(Task):
             return tf.data.Dataset.from_tensor_slices((x[split], y[split])).batch(batch).cache()
 
         model = build_model(config, encoder.n_features)
+        levels = quantile_levels(config.train.quantiles)
         test_ds = batched("test")
 
         def score(trainer, verbose: int) -> dict:
             """Test loss, then MAE/RMSE in series units for the model and the baselines."""
             test_loss = trainer.evaluate(test_ds)["loss"]
-            forecast = encoder.unscale_target(forecast_with(model, x["test"]))
+            forecast, quantiles = point_and_quantiles(
+                encoder.unscale_target(forecast_with(model, x["test"])), levels)
             scores = compare(series, encoder, starts, data, forecast, x["train"], y["train"],
-                             x["test"])
+                             x["test"], quantiles)
             if verbose:
                 print(scores_table(scores, series.target))
             return {"loss": test_loss, **scores}
 
         return Experiment(
-            model, LOSSES[config.train.loss](), [keras.metrics.MeanAbsoluteError(name="mae")],
+            model, *loss_and_metrics(config),
             _train_epochs(config, x["train"], y["train"]),
             batched("val") if len(x["val"]) else None, test_ds,
             files={SERIES: encoder.to_dict()}, score=score, notes=_filled_notes(series),
@@ -100,11 +102,23 @@ class RegressionTask(Task):
         * ``times``: int64 ``[batch, window + horizon]`` -- only when the model
           has calendar inputs: the Unix seconds of the window's rows and of the
           forecast steps; the calendar is computed from them in the graph.
+
+        A quantile model also returns ``quantiles``: ``[batch, horizon, Q]``
+        for the config's levels, ascending; ``forecast`` is the level nearest 0.5.
         """
         encoder = Encoder.from_dict(run.files[SERIES])
         endpoint = _serving_function(run.model, encoder, run.config.data.window,
-                                     run.config.data.horizon)
+                                     run.config.data.horizon, run.config.train.quantiles)
         return [run.model], [("forecast", endpoint, endpoint.input_signature)]
+
+
+def point_and_quantiles(forecast: np.ndarray, levels: list[float]) -> tuple:
+    """Splits a quantile model's ``[n, horizon, Q]`` forecasts into the point
+    forecast (the level nearest 0.5) and ``(levels, forecasts)``; a point
+    model's ``[n, horizon]`` comes back with None."""
+    if not levels:
+        return forecast, None
+    return forecast[..., median_index(levels)], (levels, forecast)
 
 
 def _train_epochs(config: RegressionConfig, x: np.ndarray, y: np.ndarray) -> Epochs:
@@ -126,8 +140,10 @@ def _filled_notes(series: Series) -> list[str]:
                     for name, count in series.filled.items()]
 
 
-def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon: int):
-    """The exported ``tf.function``: raw windows -> forecasts in series units.
+def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon: int,
+                      quantiles: str | None = None):
+    """The exported ``tf.function``: raw windows -> forecasts in series units
+    (and the ``quantiles`` levels' forecasts ``[batch, horizon, Q]``).
 
     Its inputs are ``values``, then ``categories`` and ``times`` where the
     model has them (a signature cannot have optional inputs).
@@ -135,6 +151,7 @@ def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon
     mean = tf.constant(encoder.mean, tf.float32)
     std = tf.constant(encoder.std, tf.float32)
     seen = [tf.constant(c, tf.string) for c in encoder.categories.values()]
+    levels = quantile_levels(quantiles)
     specs = [tf.TensorSpec([None, window, len(encoder.numeric)], tf.float32, name="values")]
     if seen:
         specs.append(tf.TensorSpec([None, window, len(seen)], tf.string, name="categories"))
@@ -150,8 +167,10 @@ def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon
         x = tf.concat(parts, axis=-1)
         if encoder.calendar:
             x = with_calendar(x, rest[-1], encoder.calendar)
-        z = model(x, training=False)
-        return {"forecast": z * std[0] + mean[0]}
+        out = model(x, training=False) * std[0] + mean[0]
+        if not levels:
+            return {"forecast": out}
+        return {"forecast": out[..., median_index(levels)], "quantiles": out}
 
     return tf.function(run, input_signature=specs)
 
