@@ -28,6 +28,7 @@ from rnnapps import registry  # noqa: E402
 POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws,hour,month"  # weather and calendar
 # Presets tuned for one dataset, used for it when the general name is asked for.
 DATASET_PRESETS = {("pollution-h24", "best"): "best-pollution-24h",
+                   ("pollution-h24", "best-intervals"): "best-pollution-24h-intervals",
                    ("sst2", "best"): "best-sst2", ("sst5", "best"): "best-sst5"}
 # Self-training rounds: after the first model, each new one also learns from the
 # unlabelled reviews as labelled by the one before (``--teacher``); the wall time

@@ -1,7 +1,8 @@
 """The baselines every forecast is scored beside, on the same test windows.
 
-Persistence (the last value), seasonal naive (with ``season``) and a
-least-squares linear model on the same window, in the series' own units,
+Persistence (the last value), seasonal naive (with ``season``), a
+least-squares linear model on the same window and exponential smoothing
+(``ets``, with the season), in the series' own units,
 counting only target values that were observed. Each method gets MAE, RMSE,
 sMAPE and MASE: the MAE divided by the in-sample MAE of the seasonal naive
 forecast (one step back without a season) on the training rows, so that
@@ -15,8 +16,9 @@ import numpy as np
 from rnnapps.data.series import Encoder, Series, split_bounds, targets
 from rnnapps.errors import UsageError
 from rnnapps.tasks.regression.config import RegressionData
+from rnnapps.tasks.regression.ets import ets_forecasts
 
-METHODS = ("model", "persistence", "seasonal_naive", "linear")
+METHODS = ("model", "persistence", "seasonal_naive", "linear", "ets")
 """What every forecast is scored as, in table order."""
 
 
@@ -139,15 +141,15 @@ def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData
             of a quantile model, scored with ``quantile_scores``.
 
     Returns:
-        ``{"windows", "scored", "model", "persistence", ["seasonal_naive"], "linear"}``
+        ``{"windows", "scored", "model", "persistence", ["seasonal_naive"], "linear", "ets"}``
         with ``{"mae", "rmse"}`` per method in the series' units, and
         ``"quantiles"`` for a quantile model.
     """
     t, horizon = starts["test"], data.horizon
     actual = targets(series.y, t, horizon)
     observed = check_scorable(series, t, horizon)
-    scale = mase_scale(series, split_bounds(len(series), data.val_fraction,
-                                            data.test_fraction)[0], data.season)
+    train_end = split_bounds(len(series), data.val_fraction, data.test_fraction)[0]
+    scale = mase_scale(series, train_end, data.season)
     result = {"windows": int(len(t)), "scored": int(observed.sum()),
               "model": score(actual, forecast, observed, scale),
               "persistence": score(actual, persistence(series.y, t, horizon), observed, scale)}
@@ -158,6 +160,8 @@ def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData
             else f"n/a: season {data.season} reaches before the first row")
     linear = LinearBaseline(x_train, y_train)
     result["linear"] = score(actual, encoder.unscale_target(linear(x_test)), observed, scale)
+    ets = ets_forecasts(series.y, train_end, t, horizon, data.season)
+    result["ets"] = ets if isinstance(ets, str) else score(actual, ets, observed, scale)
     if quantiles is not None:
         result["quantiles"] = quantile_scores(actual, quantiles[1], quantiles[0], observed)
     return result

@@ -90,6 +90,10 @@ class RegressionConfig(TaskConfig):
                                "learning_rate": 3e-4, "epochs": 40, "patience": 6,
                                "window": 96, "horizon": 24, "season": 24},
     }
+    # The same with an 80 % prediction interval (and its median as the point forecast).
+    presets["best-intervals"] = {**presets["best"], "quantiles": "0.1,0.5,0.9"}
+    presets["best-pollution-24h-intervals"] = {**presets["best-pollution-24h"],
+                                               "quantiles": "0.1,0.5,0.9"}
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(16, 128, step=16), "layers": Int(1, 2),
         "dropout": Float(0.0, 0.3), "learning_rate": Float(1e-4, 1e-2, log=True),
