@@ -51,3 +51,10 @@ class Interrupted(KeyboardInterrupt):
         self.epoch, self.step, self.checkpoint_dir, self.hint = epoch, step, checkpoint_dir, hint
         super().__init__(f"interrupted in epoch {epoch} after step {step}; a checkpoint was "
                          f"saved in {checkpoint_dir}" + (f": {hint}" if hint else ""))
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an error's message (its type's name if it has none):
+    what a one-line ``UsageError`` quotes of a library's multi-line error."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

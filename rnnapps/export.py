@@ -22,7 +22,7 @@ from rnnapps.artifacts import (
     write_text,
     write_versioned_dir,
 )
-from rnnapps.errors import UsageError
+from rnnapps.errors import UsageError, first_line
 
 Endpoint = tuple[str, Callable, Sequence[tf.TensorSpec]]
 """``(name, function, input_signature)``; the first one is ``serving_default``."""
@@ -73,8 +73,7 @@ def load_saved_model(model_dir: str | Path, task: str) -> tuple[Any, dict, Path]
     try:
         loaded = tf.saved_model.load(str(path))
     except (OSError, ValueError, tf.errors.OpError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UsageError(f"cannot load SavedModel {path}: {first}") from None
+        raise UsageError(f"cannot load SavedModel {path}: {first_line(err)}") from None
     return loaded, config, path
 
 

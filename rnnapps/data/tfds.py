@@ -26,7 +26,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from rnnapps.errors import UsageError
+from rnnapps.errors import UsageError, first_line
 
 PROBE_SECONDS = 3.0
 """How long the reachability probe waits for any download host to answer."""
@@ -94,7 +94,7 @@ def tfds_builder(name: str, data_dir: str | Path | None = None):
         raise UsageError(f"unknown tensorflow-datasets dataset {name!r} (not in its catalog"
                          f"{where})") from None
     except Exception as err:  # e.g. an unknown config or version
-        raise UsageError(f"cannot load {name} from tensorflow-datasets: {_first_line(err)}"
+        raise UsageError(f"cannot load {name} from tensorflow-datasets: {first_line(err)}"
                          ) from None
 
 
@@ -220,7 +220,7 @@ def _download_and_prepare(builder, needed: dict, manual_dir, verbose: int, hint:
         if manual_dir is not None and isinstance(err, NonMatchingChecksumError):
             raise  # the caller names the file the user gave
         raise UsageError(f"could not download and prepare {builder.name} with "
-                         f"tensorflow-datasets ({type(err).__name__}: {_first_line(err)})"
+                         f"tensorflow-datasets ({type(err).__name__}: {first_line(err)})"
                          + (f"; {hint}" if hint else "")) from None
 
 
@@ -238,8 +238,3 @@ def _tfds_output(verbose: int) -> Iterator[None]:
             yield
     finally:
         tqdm_utils.display_progress_bar(was)
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

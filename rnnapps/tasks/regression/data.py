@@ -57,10 +57,14 @@ def encoded_windows(series: Series, encoder: Encoder, starts: np.ndarray, window
     return x, encoder.scale_target(targets(series.y, starts, horizon))
 
 
+def unix_seconds(times: np.ndarray) -> np.ndarray:
+    """``datetime64`` time stamps as int64 Unix seconds: the export's ``times``."""
+    return np.asarray(times).astype("datetime64[s]").astype(np.int64)
+
+
 def window_seconds(series: Series, starts: np.ndarray, window: int, horizon: int) -> np.ndarray:
     """Unix seconds of each window's rows and forecast steps: ``[n, window + horizon]``."""
-    return windows(series.times.astype("datetime64[s]").astype(np.int64),
-                   np.asarray(starts) + horizon, window + horizon)
+    return windows(unix_seconds(series.times), np.asarray(starts) + horizon, window + horizon)
 
 
 def with_calendar(x, seconds, names: Sequence[str]):

@@ -14,7 +14,13 @@ from rnnapps.export import open_export
 from rnnapps.plots import check_plot_path, figure, save
 from rnnapps.tasks.regression.baselines import compare, scores_table  # noqa: F401 (the CLI prints it)
 from rnnapps.tasks.regression.config import RegressionConfig, quantile_levels
-from rnnapps.tasks.regression.data import SERIES, encoded_windows, load_series, window_seconds
+from rnnapps.tasks.regression.data import (
+    SERIES,
+    encoded_windows,
+    load_series,
+    unix_seconds,
+    window_seconds,
+)
 
 NAME = "regression"
 
@@ -141,8 +147,8 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
     times = _future_times(series, config.data.horizon)
     seconds = None
     if encoder.calendar:
-        stamps = np.r_[series.times[-window:], np.array(times, dtype="datetime64[s]")]
-        seconds = stamps.astype("datetime64[s]").astype(np.int64)[None]
+        seconds = unix_seconds(np.r_[series.times[-window:],
+                                     np.array(times, dtype="datetime64[s]")])[None]
     served = _serve(loaded, encoder, values[None, -window:], categories[None, -window:], seconds)
     forecast = served["forecast"][0]
     result = {"target": series.target, "forecast": forecast.tolist(), "times": times}
