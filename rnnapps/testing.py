@@ -143,6 +143,40 @@ def write_tiny_temperatures(path: str | Path, years: int = 3, seed: int = 0) -> 
     return Path(path)
 
 
+STORES = {"north": (40.0, 8.0, 0), "south": (4_000.0, 900.0, 0), "harbour": (0.5, 0.1, 60)}
+"""Store -> (mean level, weekly swing, first day): ``write_store_sales``'s series,
+four orders of magnitude apart."""
+
+
+def write_store_sales(path: str | Path, days: int = 400, seed: int = 0) -> Path:
+    """Writes daily sales of several stores in long format, ``date,store,sales,promo``:
+    one row per store and day, sorted by date, like a shop's export.
+
+    Each store has its own level and weekly cycle (``STORES``), AR(1) noise
+    and promotion days that lift sales; ``harbour`` opens later than the
+    others, and ``south`` has no row for its day 100 and an empty cell on day 200.
+    """
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2023-01-02")
+    rows = []
+    for store, (level, swing, first) in STORES.items():
+        noise, t = 0.0, np.arange(first, days)
+        for day in t:
+            noise = 0.6 * noise + rng.normal(0, 0.15)
+            promo = int(rng.random() < 0.1)
+            value = level + swing * (np.sin(2 * np.pi * day / 7) + noise + 0.8 * promo)
+            if store == "south" and day == 100:
+                continue
+            cell = "" if store == "south" and day == 200 else f"{value:.3f}"
+            rows.append((start + day, store, cell, promo))
+    rows.sort(key=lambda row: row[0])
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["date", "store", "sales", "promo"])
+        writer.writerows([str(day), store, cell, promo] for day, store, cell, promo in rows)
+    return Path(path)
+
+
 # -------------------------------------------------------- labelled texts
 TICKET_TEAMS = {
     "billing": ["invoice", "refund", "charged", "payment", "receipt", "price"],

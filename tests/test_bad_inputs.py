@@ -11,6 +11,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_series_data import write_series_csv
 
@@ -161,6 +162,19 @@ CATALOGUE = [
      "--calendar auto", "--calendar needs a time index"),
     ("unknown-calendar-feature", "regression train --csv {good_csv} --target load "
      "--date-column time --calendar weekday", "unknown calendar feature 'weekday'"),
+    ("unknown-series-column", "regression train --csv {good_csv} --target load "
+     "--series-column shop", "column 'shop' not in good.csv"),
+    ("series-column-is-the-target", "regression train --csv {stores_csv} --target y "
+     "--series-column y", "a column is used twice"),
+    ("row-without-series", "regression train --csv {stores_csv} --target y --date-column d "
+     "--series-column store", "line 4 names no series"),
+    ("series-steps-differ", "regression train --csv {stores_csv} --target y --date-column d "
+     "--series-column shop", "the series have different time steps"),
+    ("series-too-short-for-windows", "regression train --csv {stores_csv} --target y "
+     "--date-column d --series-column shop --freq D --window 9",
+     "series 'b': the series has 9 rows, fewer than window + horizon"),
+    ("series-column-without-csv", "regression train --series-column store",
+     "series_column needs --csv"),
     ("target-without-csv", "regression train --target load", "target needs --csv"),
     ("multiworker-without-tf-config", "regression train --strategy multiworker",
      "--strategy multiworker needs TF_CONFIG"),
@@ -222,6 +236,12 @@ def inputs(tmp_path_factory) -> dict[str, str]:
                                          "2020-01-02,2\n2020-01-04,3\n2020-01-07,4\n")
     files["date_parts_csv"] = write("date_parts.csv", "year,month,day,y\n2020,2,28,1\n"
                                     "2020,2,30,2\n")
+    # Shop a daily for 40 days, shop b every fourth day; line 4 names no store.
+    stores = [(day, shop) for day in range(1, 41) for shop in "ab"
+              if shop == "a" or day in (1, 5, 9)]
+    files["stores_csv"] = write("stores.csv", "d,store,shop,y\n" + "".join(
+        f"{np.datetime64('2020-01-01') + day},{'' if i == 2 else shop},{shop},{day}\n"
+        for i, (day, shop) in enumerate(stores)))
     files["labels_csv"] = write("labels.csv", "text,label\na b,x\nc d,y\ne f,x\ng h,y\n")
     files["one_class_csv"] = write("one_class.csv", "text,label\na b,x\nc d,x\n")
     files["unseen_label_csv"] = write("unseen_label.csv", "text,label\na b,x\nc d,z\n")

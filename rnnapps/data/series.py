@@ -178,71 +178,137 @@ def load_csv(path: str | Path, target: str, features: Sequence[str] = (),
             no inferable time step.
     """
     path = resolve_csv(path)
-    features = list(features)
-    time_columns = [date_column] if date_column else list(date_columns)
-    cells = _read_columns(path, target, features, time_columns)
-    index = None
-    if time_columns:
-        index = _time_index(cells, date_column, list(date_columns), date_format, freq)
-        cells = {name: _on_grid(cells[name], index) for name in [target, *features]}
+    columns = Columns(target, list(features), date_column, list(date_columns))
+    cells = read_columns(path, columns)
+    times = parse_index(cells, columns, date_format)
+    return build_series(cells, times, path, columns, categorical, freq)
+
+
+@dataclasses.dataclass
+class Columns:
+    """The CSV columns a series is read from.
+
+    Attributes:
+        target: The column to forecast.
+        features: Extra input columns.
+        date_column: The time stamps, or None.
+        date_parts: Date-part columns that make the time stamps instead.
+        extra: Other columns to read (a series id); never inputs.
+    """
+
+    target: str
+    features: list[str]
+    date_column: str | None = None
+    date_parts: list[str] = dataclasses.field(default_factory=list)
+    extra: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[str]:
+        """The target, then the features."""
+        return [self.target, *self.features]
+
+    @property
+    def time(self) -> list[str]:
+        """The columns the time stamps come from."""
+        return [self.date_column] if self.date_column else self.date_parts
+
+    @property
+    def time_label(self) -> str:
+        """How messages name the time stamps' source."""
+        if self.date_column:
+            return f"date column {self.date_column!r}"
+        return f"date columns {','.join(self.date_parts)}"
+
+
+def parse_index(cells: dict, columns: Columns, date_format: str | None = None):
+    """The file's time stamps (a ``DatetimeIndex`` in file order), or None
+    without a time index.
+
+    Raises:
+        UsageError: Naming the first line that does not parse.
+    """
+    if columns.date_column:
+        return parse_times(cells[columns.date_column], columns.date_column, date_format)
+    if columns.date_parts:
+        return assemble_times({name: cells[name] for name in columns.date_parts})
+    return None
+
+
+def build_series(cells: dict, times, path: Path, columns: Columns,
+                 categorical: Sequence[str] | None = None, freq: str | None = None,
+                 lines: np.ndarray | None = None) -> Series:
+    """Turns a file's cells into a ``Series``: numbers checked, rows laid on
+    the time grid, gaps filled.
+
+    Args:
+        cells: Column name -> stripped cells, in file order.
+        times: Their time stamps (``parse_index``), or None.
+        path: The file, for messages.
+        columns: Which column is what.
+        categorical: Which features are categorical (None: decided from the data).
+        freq: The time step (None: inferred).
+        lines: The file line of each cell (default: cell ``i`` is line ``i + 2``).
+
+    Raises:
+        UsageError: As ``load_csv`` says.
+    """
+    lines = np.arange(len(times if times is not None else cells[columns.target])) + 2 \
+        if lines is None else lines
+    numbers = {name: _numeric_column(cells[name], name, name == columns.target, categorical,
+                                     path, lines) for name in columns.inputs}
+    index = None if times is None else time_index(times, columns.time_label, freq, lines)
     x = None if index is None else index.grid.astype(np.int64)
-    numeric, kinds, filled = {}, {}, {}
-    for name in [target, *features]:
-        column = _numeric_column(cells[name], name, name == target, categorical, path)
-        kinds[name] = "numeric" if column is not None else "categorical"
-        if column is not None:
-            numeric[name], count = _interpolate(column, x)
-            if name == target:
+    numeric, categories, filled, missing_target = {}, {}, {}, None
+    for name, column in numbers.items():
+        if column is None:
+            column = cells[name] if index is None else _on_grid(cells[name], index, "")
+            categories[name], count = _fill_categories(column, name, path)
+        else:
+            column = column if index is None else _on_grid(column, index, np.nan)
+            if name == columns.target:
                 missing_target = np.isnan(column)
-            if count:
-                filled[name] = count
-    categories = {}
-    for name in features:
-        if kinds[name] == "categorical":
-            categories[name], count = _fill_categories(cells[name], name, path)
-            if count:
-                filled[name] = count
+            numeric[name], count = _interpolate(column, x)
+        if count:
+            filled[name] = count
     if index is None:
-        return Series(target, numeric, categories, ~missing_target, None, filled, str(path))
-    return Series(target, numeric, categories, ~missing_target, index.grid, filled, str(path),
-                  index.freq, index.inserted)
+        return Series(columns.target, numeric, categories, ~missing_target, None, filled,
+                      str(path))
+    return Series(columns.target, numeric, categories, ~missing_target, index.grid, filled,
+                  str(path), index.freq, index.inserted)
 
 
-def _time_index(cells: dict, date_column: str | None, date_columns: list[str],
-                date_format: str | None, freq: str | None) -> TimeIndex:
-    """The time index of the date column, or of the date-part columns."""
-    if date_column:
-        times = parse_times(cells[date_column], date_column, date_format)
-        return time_index(times, f"date column {date_column!r}", freq)
-    times = assemble_times({name: cells[name] for name in date_columns})
-    return time_index(times, f"date columns {','.join(date_columns)}", freq)
-
-
-def _on_grid(column: np.ndarray, index: TimeIndex) -> np.ndarray:
-    """The column sorted by time, with an empty (missing) cell at each inserted time stamp."""
-    out = np.full(len(index.grid), "", dtype=object)
+def _on_grid(column: np.ndarray, index: TimeIndex, missing) -> np.ndarray:
+    """The column sorted by time, with a ``missing`` cell at each inserted time stamp."""
+    out = np.full(len(index.grid), missing, dtype=column.dtype)
     out[index.rows] = column[index.order]
     return out
 
 
-def _read_columns(path: Path, target: str, features: list[str],
-                  time_columns: list[str]) -> dict[str, np.ndarray]:
+def read_columns(path: Path, columns: Columns) -> dict[str, np.ndarray]:
     """The stripped cells of the columns used, each named once in the header.
 
     A date part (``hour``, ``month``) may also be a feature; a date column,
-    or the target, may not.
+    the target or an extra column may not.
+
+    Raises:
+        UsageError: On an unreadable file, or a column missing, repeated in
+            the header or used twice.
     """
-    inputs = [target, *features]
-    wanted = inputs + [name for name in time_columns if name not in features]
+    inputs, time_columns = columns.inputs, columns.time
+    wanted = inputs + [name for name in time_columns + columns.extra if name not in inputs]
     header, rows = _read_rows(path)
     for name in wanted:
         if name not in header:
             raise UsageError(f"column {name!r} not in {path.name}; its columns are: "
                              f"{', '.join(header)}")
-    if len(set(inputs)) < len(inputs) or target in time_columns or (
-            len(time_columns) == 1 and time_columns[0] in features):
-        raise UsageError(f"a column is used twice among target {target!r}, features "
-                         f"{features} and date columns {time_columns}")
+    parts_as_features = len(time_columns) > 1
+    if len(set(inputs)) < len(inputs) or columns.target in time_columns or any(
+            name in inputs for name in columns.extra) or set(columns.extra) & set(
+            time_columns) or (not parts_as_features and set(time_columns) & set(inputs)):
+        raise UsageError(f"a column is used twice among target {columns.target!r}, features "
+                         f"{columns.features}, date columns {time_columns}"
+                         + (f" and series column {columns.extra[0]!r}" if columns.extra
+                            else ""))
     for name in wanted:
         if header.count(name) > 1:
             raise UsageError(f"column {name!r} appears {header.count(name)} times in "
@@ -252,9 +318,10 @@ def _read_columns(path: Path, target: str, features: list[str],
 
 
 def _numeric_column(cells: np.ndarray, name: str, is_target: bool,
-                    categorical: Sequence[str] | None, path: Path) -> np.ndarray | None:
+                    categorical: Sequence[str] | None, path: Path,
+                    lines: np.ndarray) -> np.ndarray | None:
     """The column as floats (NaN where missing), or None if it is categorical."""
-    values, bad = _parse_numbers(cells)
+    values, bad = _parse_numbers(cells, lines)
     if categorical is not None:
         is_categorical = name in categorical
     else:
@@ -298,7 +365,8 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, tuple[int, str] | None]:
+def _parse_numbers(cells: np.ndarray,
+                   lines: np.ndarray) -> tuple[np.ndarray, tuple[int, str] | None]:
     """Floats with NaN for missing cells, and the first (line, text) that is
     neither a finite number nor missing."""
     values = np.full(len(cells), np.nan)
@@ -311,7 +379,7 @@ def _parse_numbers(cells: np.ndarray) -> tuple[np.ndarray, tuple[int, str] | Non
         except ValueError:
             value = np.inf
         if not np.isfinite(value):
-            bad = bad or (i + 2, text)
+            bad = bad or (int(lines[i]), text)
             continue
         values[i] = value
     return values, bad
@@ -430,6 +498,10 @@ class Encoder:
         freq: The series' time step (a pandas frequency), or None: new data
             for the model is laid on the same grid.
         calendar: The calendar features the model reads (``[]``: none).
+        series_column: For several series: the column that names them.
+        series: For several series: name -> ``{"mean", "std"}`` of its
+            training rows (then ``mean`` and ``std`` are empty:
+            ``for_series`` gives each series' encoder).
     """
 
     target: str
@@ -439,6 +511,8 @@ class Encoder:
     categories: dict[str, list[str]]
     freq: str | None = None
     calendar: list[str] = dataclasses.field(default_factory=list)
+    series_column: str | None = None
+    series: dict[str, dict] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def fit(cls, series: Series, rows: int, calendar: Sequence[str] = ()) -> "Encoder":
@@ -462,6 +536,41 @@ class Encoder:
         return cls(series.target, list(series.numeric), values.mean(axis=0).tolist(),
                    np.where(std > np.finfo(np.float32).tiny, std, 1.0).tolist(), categories,
                    series.freq, list(calendar))
+
+    @classmethod
+    def fit_panel(cls, column: str, series: dict[str, Series], rows: dict[str, int],
+                  calendar: Sequence[str] = ()) -> "Encoder":
+        """The encoder of several series: each one's statistics from its own
+        first ``rows[name]`` rows, the categories from all of them.
+
+        Raises:
+            UsageError: As ``fit`` does, for the categories of all series together.
+        """
+        fitted = {name: cls.fit(one, rows[name], calendar) for name, one in series.items()}
+        first = next(iter(fitted.values()))
+        categories = {}
+        for name in first.categories:
+            categories[name] = sorted(set().union(*(f.categories[name] for f in fitted.values())))
+            if len(categories[name]) > MAX_CATEGORIES:
+                raise UsageError(f"feature column {name!r} has {len(categories[name])} distinct "
+                                 f"values across the series (at most {MAX_CATEGORIES} "
+                                 "categories are allowed)")
+        return cls(first.target, first.numeric, [], [], categories, first.freq, list(calendar),
+                   column, {name: {"mean": f.mean, "std": f.std} for name, f in fitted.items()})
+
+    def for_series(self, name: str) -> "Encoder":
+        """The encoder of one of several series: its own statistics, the shared rest.
+
+        Raises:
+            UsageError: If the model was not trained on a series of that name.
+        """
+        if name not in self.series:
+            known = ", ".join(list(self.series)[:10]) + (", ..." if len(self.series) > 10 else "")
+            raise UsageError(f"series {name!r} is not one the model was trained on "
+                             f"({self.series_column}: {known})")
+        stats = self.series[name]
+        return dataclasses.replace(self, mean=list(stats["mean"]), std=list(stats["std"]),
+                                   series_column=None, series={})
 
     @property
     def n_features(self) -> int:
@@ -491,13 +600,17 @@ class Encoder:
 
     def to_dict(self) -> dict:
         """JSON-ready data, with the raw input layout spelt out."""
-        return {"target": self.target, "values": self.numeric, "mean": self.mean,
-                "std": self.std, "categories": self.categories, "freq": self.freq,
-                "calendar": self.calendar}
+        raw = {"target": self.target, "values": self.numeric, "mean": self.mean,
+               "std": self.std, "categories": self.categories, "freq": self.freq,
+               "calendar": self.calendar}
+        if self.series_column:
+            raw.update(series_column=self.series_column, series=self.series)
+        return raw
 
     @classmethod
     def from_dict(cls, raw: dict) -> "Encoder":
         """Rebuilds an encoder written by ``to_dict``."""
         return cls(raw["target"], list(raw["values"]), list(raw["mean"]), list(raw["std"]),
                    {k: list(v) for k, v in raw["categories"].items()}, raw.get("freq"),
-                   list(raw.get("calendar", [])))
+                   list(raw.get("calendar", [])), raw.get("series_column"),
+                   dict(raw.get("series", {})))

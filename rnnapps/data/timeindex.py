@@ -115,7 +115,8 @@ def assemble_times(parts: dict[str, np.ndarray]):
     return times
 
 
-def time_index(times, column: str, freq: str | None = None) -> TimeIndex:
+def time_index(times, column: str, freq: str | None = None,
+               lines: np.ndarray | None = None) -> TimeIndex:
     """Sorts the time stamps, refuses repeats, and lays them on a regular grid.
 
     Args:
@@ -123,6 +124,8 @@ def time_index(times, column: str, freq: str | None = None) -> TimeIndex:
         column: What the time stamps came from, for messages.
         freq: The step as a pandas frequency (``D``, ``h``, ``15min``, ``MS``);
             None infers it.
+        lines: The file line of each time stamp, for messages (default:
+            stamp ``i`` is line ``i + 2``).
 
     Returns:
         The ``TimeIndex``.
@@ -133,11 +136,12 @@ def time_index(times, column: str, freq: str | None = None) -> TimeIndex:
     """
     import pandas as pd
 
+    lines = np.arange(len(times)) + 2 if lines is None else np.asarray(lines)
     order = np.argsort(times.values, kind="stable")
     stamps = times[order]
     repeats = np.flatnonzero(stamps[1:] == stamps[:-1])
     if repeats.size:
-        first, second = sorted(order[repeats[0]:repeats[0] + 2] + 2)
+        first, second = sorted(lines[order[repeats[0]:repeats[0] + 2]])
         raise UsageError(f"{column}: lines {first} and {second} have the same time stamp "
                          f"{stamps[repeats[0]]}: one row per time step is needed")
     offset = _offset(freq) if freq else _infer_offset(stamps, column)
@@ -145,7 +149,7 @@ def time_index(times, column: str, freq: str | None = None) -> TimeIndex:
     rows = grid.get_indexer(stamps)
     if (rows < 0).any():
         i = int(order[np.flatnonzero(rows < 0)[0]])
-        raise UsageError(f"{column}: line {i + 2} ({times[i]}) is not on the {offset.freqstr} "
+        raise UsageError(f"{column}: line {lines[i]} ({times[i]}) is not on the {offset.freqstr} "
                          "grid the other time stamps follow; fix it or give --freq")
     return TimeIndex(order, grid.values.astype("datetime64[s]"), rows, offset.freqstr)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnapps.artifacts import ensure_dir, write_json
+from rnnapps.data.panel import Panel
 from rnnapps.data.series import Series, split_bounds
 from rnnapps.errors import UsageError
 from rnnapps.plots import check_plot_path, figure, save
@@ -33,10 +34,10 @@ BACKTEST = "backtest.json"
 class _Fold(RegressionTask):
     """The regression task on one fold's rows, loaded once for all folds."""
 
-    def __init__(self, rows: Series):
+    def __init__(self, rows: Series | Panel):
         self.rows = rows
 
-    def load(self, config: RegressionConfig, verbose: int = 1) -> Series:
+    def load(self, config: RegressionConfig, verbose: int = 1) -> Series | Panel:
         return self.rows
 
 
@@ -63,6 +64,10 @@ def backtest(config: RegressionConfig, folds: int, *, run_dir: str | Path | None
         plot: Draw each method's MAE per fold into this PNG/SVG/PDF file.
         verbose: 1 for a line per fold, 0 for none.
 
+    Several series (``series_column``) are cut into folds each by its own
+    rows, and a fold's scores are the mean over the series (its run's
+    ``metrics.json`` has each one's).
+
     Returns:
         ``{"folds": [{"fold", "train_rows", "test_span", <method>: scores}],
         "overall": {<method>: mean scores over folds}, "run_dir"[, "plot"]}``.
@@ -73,33 +78,48 @@ def backtest(config: RegressionConfig, folds: int, *, run_dir: str | Path | None
     check_plot_path(plot)
     if folds < 2:
         raise UsageError(f"--folds must be >= 2, got {folds}")
-    series = load_series(config.data)
+    loaded = load_series(config.data)
     data = config.data
-    bounds = fold_bounds(len(series), folds, data.val_fraction, data.test_fraction)
-    need = data.window + data.horizon
-    if bounds[0][0] < need:
-        raise UsageError(
-            f"{len(series)} rows are too few for {folds} folds of {bounds[0][2] - bounds[0][1]} "
-            f"test rows: the first fold would train on {max(bounds[0][0], 0)} rows, and "
-            f"window + horizon = {need} are needed; use fewer folds or a smaller "
-            "--test-fraction")
+    named = loaded.series if isinstance(loaded, Panel) else {None: loaded}
+    bounds = {}
+    for name, series in named.items():
+        bounds[name] = fold_bounds(len(series), folds, data.val_fraction, data.test_fraction)
+        _check_folds(bounds[name][0], len(series), folds, data, name)
     root = resolve_run_dir("regression", run_dir or default_run_dir("regression",
                                                                    "runs/backtest"), False)
     ensure_dir(root)
     config.save(root / "config.json")
-    rows = [_fold(series, config, k, bound, root, verbose) for k, bound in enumerate(bounds, 1)]
+    rows = [_fold(loaded, config, k, {name: b[k - 1] for name, b in bounds.items()}, root,
+                  verbose) for k in range(1, folds + 1)]
     result = {"folds": rows, "overall": _overall(rows), "run_dir": str(root)}
     if plot is not None:
-        result["plot"] = str(plot_folds(plot, rows, series.target))
+        result["plot"] = str(plot_folds(plot, rows, loaded.target))
     write_json(root / BACKTEST, result)
     return result
 
 
-def _fold(series: Series, config: RegressionConfig, k: int, bound: tuple, root: Path,
+def _check_folds(first: tuple, rows: int, folds: int, data, name: str | None) -> None:
+    """Raises if the first fold of a series has too few rows to train on."""
+    need = data.window + data.horizon
+    if first[0] < need:
+        of = f"series {name!r}: " if name is not None else ""
+        raise UsageError(
+            f"{of}{rows} rows are too few for {folds} folds of {first[2] - first[1]} test rows: "
+            f"the first fold would train on {max(first[0], 0)} rows, and window + horizon = "
+            f"{need} are needed; use fewer folds or a smaller --test-fraction")
+
+
+def _fold(loaded: Series | Panel, config: RegressionConfig, k: int, bounds: dict, root: Path,
           verbose: int) -> dict:
-    """Trains and scores one fold; returns its row of the result."""
-    train_end, val_end, end = bound
-    part = _head(series, end)
+    """Trains and scores one fold (``bounds``: each series' fold bounds); returns its row."""
+    name, (train_end, val_end, end) = next(iter(bounds.items()))  # the first series labels it
+    if isinstance(loaded, Panel):
+        part = dataclasses.replace(loaded, series={
+            n: _head(one, bounds[n][2]) for n, one in loaded.series.items()})
+        series = loaded.series[name]
+    else:
+        part, series = _head(loaded, end), loaded
+    # Each series' fractions of its rows are the first one's (equal for equal lengths).
     fold_config = config.replace(val_fraction=(val_end - train_end) / end,
                                  test_fraction=(end - val_end) / end)
     run = _Fold(part).train(fold_config, run_dir=root / f"fold-{k}", export_dir=None,
@@ -107,12 +127,12 @@ def _fold(series: Series, config: RegressionConfig, k: int, bound: tuple, root: 
     test = run.metrics["test"]
     span = (f"{series.times[val_end]} .. {series.times[end - 1]}" if series.times is not None
             else f"rows {val_end} .. {end - 1}")
-    row = {"fold": k, "train_rows": train_end, "test_span": span,
+    row = {"fold": k, "train_rows": sum(b[0] for b in bounds.values()), "test_span": span,
            **{m: test[m] for m in METHODS if isinstance(test.get(m), dict)}}
     if verbose:
         best = min((m for m in row if m in METHODS and m != "model"),
                    key=lambda m: row[m]["mae"])
-        print(f"fold {k}: trained on {train_end} rows, tested on {span}: model MAE "
+        print(f"fold {k}: trained on {row['train_rows']} rows, tested on {span}: model MAE "
               f"{row['model']['mae']:.4f}, best baseline {best.replace('_', ' ')} "
               f"{row[best]['mae']:.4f}", flush=True)
     return row

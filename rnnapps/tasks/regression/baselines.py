@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnapps.data.series import Encoder, Series, split_bounds, targets
+from rnnapps.data.series import Series, split_bounds, targets
 from rnnapps.errors import UsageError
-from rnnapps.tasks.regression.config import RegressionData
+from rnnapps.tasks.regression.config import RegressionData, median_index
 from rnnapps.tasks.regression.ets import ets_forecasts
 
 METHODS = ("model", "persistence", "seasonal_naive", "linear", "ets")
@@ -122,28 +122,24 @@ def check_scorable(series: Series, test_starts: np.ndarray, horizon: int) -> np.
     return observed
 
 
-def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData,
-            forecast: np.ndarray, x_train: np.ndarray, y_train: np.ndarray,
-            x_test: np.ndarray, quantiles: tuple[list[float], np.ndarray] | None = None
+def compare(series: Series, starts: dict, data: RegressionData, forecast: np.ndarray,
+            linear: np.ndarray, quantiles: tuple[list[float], np.ndarray] | None = None
             ) -> dict:
-    """Scores the model's test forecasts next to every baseline.
+    """Scores the model's test forecasts of one series next to every baseline.
 
     Args:
         series: The whole series.
-        encoder: Its training-split encoder.
-        starts: ``window_starts`` output.
+        starts: Its ``window_starts``.
         data: Window, horizon and season.
         forecast: The model's test forecasts in the series' units, ``[n, horizon]``.
-        x_train, y_train: Encoded training windows and normalised targets (the
-            linear baseline is fitted on them).
-        x_test: Encoded test windows.
+        linear: The linear baseline's (``LinearBaseline``) test forecasts, the same way.
         quantiles: ``(levels, [n, horizon, Q] forecasts in the series' units)``
             of a quantile model, scored with ``quantile_scores``.
 
     Returns:
         ``{"windows", "scored", "model", "persistence", ["seasonal_naive"], "linear", "ets"}``
-        with ``{"mae", "rmse"}`` per method in the series' units, and
-        ``"quantiles"`` for a quantile model.
+        with ``{"mae", "rmse", "smape"[, "mase"]}`` per method in the series'
+        units, and ``"quantiles"`` for a quantile model.
     """
     t, horizon = starts["test"], data.horizon
     actual = targets(series.y, t, horizon)
@@ -158,8 +154,7 @@ def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData
         result["seasonal_naive"] = (
             score(actual, naive, observed, scale) if naive is not None
             else f"n/a: season {data.season} reaches before the first row")
-    linear = LinearBaseline(x_train, y_train)
-    result["linear"] = score(actual, encoder.unscale_target(linear(x_test)), observed, scale)
+    result["linear"] = score(actual, linear, observed, scale)
     ets = ets_forecasts(series.y, train_end, t, horizon, data.season)
     result["ets"] = ets if isinstance(ets, str) else score(actual, ets, observed, scale)
     if quantiles is not None:
@@ -167,11 +162,70 @@ def compare(series: Series, encoder: Encoder, starts: dict, data: RegressionData
     return result
 
 
+def compare_parts(parts: list, data: RegressionData, model: list[np.ndarray],
+                  linear: list[np.ndarray], levels: list[float]) -> dict:
+    """Scores the test forecasts of every series next to the baselines.
+
+    Args:
+        parts: The series (``rnnapps.tasks.regression.data.Part``).
+        data: Window, horizon and season.
+        model: Per series, the model's test forecasts in its units,
+            ``[n, horizon]`` (``[n, horizon, Q]`` for the quantile ``levels``).
+        linear: Per series, the linear baseline's test forecasts ``[n, horizon]``.
+        levels: The quantile levels, or ``[]``.
+
+    Returns:
+        For one series, ``compare`` output. For several, the mean over the
+        series of every score (``windows`` and ``scored`` are totals) and
+        ``"series"``: each series' ``compare`` output by name.
+    """
+    results = {}
+    for part, forecast, baseline in zip(parts, model, linear):
+        quantiles = None
+        if levels:
+            forecast, quantiles = forecast[..., median_index(levels)], (levels, forecast)
+        results[part.name] = compare(part.series, part.starts, data, forecast, baseline,
+                                     quantiles)
+    if list(results) == [None]:
+        return results[None]
+    return {**mean_scores(list(results.values())), "series": results}
+
+
+def mean_scores(results: list[dict]) -> dict:
+    """The mean of every score over several ``compare`` results (a method
+    that some of them could not score is left out); counts are summed."""
+    out = {"windows": sum(r["windows"] for r in results),
+           "scored": sum(r["scored"] for r in results)}
+    for key in [*METHODS, "quantiles"]:
+        if all(isinstance(r.get(key), dict) for r in results):
+            out[key] = _mean_tree([r[key] for r in results])
+    return out
+
+
+def _mean_tree(trees: list[dict]) -> dict:
+    """The mean of equally shaped nested dicts of numbers (other leaves from the first)."""
+    out = {}
+    for key, value in trees[0].items():
+        if not all(key in t for t in trees):
+            continue
+        if isinstance(value, dict):
+            out[key] = _mean_tree([t[key] for t in trees])
+        elif isinstance(value, float):
+            out[key] = float(np.mean([t[key] for t in trees]))
+        else:
+            out[key] = value
+    return out
+
+
 def scores_table(result: dict, target: str = "") -> str:
-    """The model and baseline scores as an aligned text table."""
-    lines = [f"test: {result['windows']} windows, {result['scored']} forecasts of observed "
-             + (f"{target!r} " if target else "") + "values (in the series' units)",
-             f"{'':16}{'MAE':>12}{'RMSE':>12}{'MASE':>9}{'sMAPE %':>9}"]
+    """The model and baseline scores as an aligned text table (for several
+    series: the mean over them, then a line per series)."""
+    several = "series" in result
+    head = (f"test: {len(result['series'])} series, " if several else "test: ") + (
+        f"{result['windows']} windows, {result['scored']} forecasts of observed "
+        + (f"{target!r} " if target else "") + "values (in the series' units"
+        + ("; each score is the mean over the series)" if several else ")"))
+    lines = [head, f"{'':16}{'MAE':>12}{'RMSE':>12}{'MASE':>9}{'sMAPE %':>9}"]
     for name in METHODS:
         if name not in result:
             continue
@@ -188,4 +242,19 @@ def scores_table(result: dict, target: str = "") -> str:
         lines.append(f"interval {interval['lower']:g}-{interval['upper']:g} (nominal "
                      f"{interval['nominal']:.0%}): coverage {interval['coverage']:.1%}, "
                      f"mean width {interval['width']:.4f}")
+    if several:
+        lines.append(series_table(result["series"]))
+    return "\n".join(lines)
+
+
+def series_table(results: dict) -> str:
+    """One line per series: the model's MAE and MASE beside its best baseline's MAE."""
+    width = max(12, *(len(str(name)) + 2 for name in results))
+    lines = [f"{'series':{width}}{'windows':>8}{'model MAE':>12}{'MASE':>8}  best baseline"]
+    for name, r in results.items():
+        baselines = [m for m in METHODS[1:] if isinstance(r.get(m), dict)]
+        best = min(baselines, key=lambda m: r[m]["mae"])
+        lines.append(f"{str(name):{width}}{r['windows']:8d}{r['model']['mae']:12.4f}"
+                     f"{r['model'].get('mase', np.nan):8.3f}  {best.replace('_', ' ')} "
+                     f"{r[best]['mae']:.4f}")
     return "\n".join(lines)

@@ -109,10 +109,14 @@ def _backtest(args) -> None:
 
 def _predict(args) -> None:
     result = cli.serving("regression").predict(args.model, getattr(args, "csv", None), args.plot)
-    quantiles = result.get("quantiles", {})
-    if quantiles:  # a header names the columns
-        print("\t".join(["time", "forecast", *(f"q{level}" for level in quantiles)]))
-    for k, (when, value) in enumerate(zip(result["times"], result["forecast"])):
-        print("\t".join([when, f"{value:.4f}", *(f"{q[k]:.4f}" for q in quantiles.values())]))
+    named = result.get("series", {None: result})  # several series: a column names each
+    quantiles = next(iter(named.values())).get("quantiles", {})
+    if quantiles or "series" in result:  # a header names the columns
+        print("\t".join(["series"] * ("series" in result) + ["time", "forecast",
+                                                           *(f"q{q}" for q in quantiles)]))
+    for name, one in named.items():
+        for k, (when, value) in enumerate(zip(one["times"], one["forecast"])):
+            print("\t".join([name] * (name is not None) + [
+                when, f"{value:.4f}", *(f"{q[k]:.4f}" for q in one.get("quantiles", {}).values())]))
     if "plot" in result:
         print(f"plot: {result['plot']}", file=sys.stderr)

@@ -34,6 +34,9 @@ class RegressionData:
     target: Optional[str] = option(None, "CSV column to forecast (needed with --csv)")
     features: Optional[str] = option(
         None, "comma-separated extra input columns; non-numeric ones are one-hot encoded")
+    series_column: Optional[str] = option(
+        None, "CSV column naming each row's series, for several series in one file (long "
+        "format): one model for all, each series normalised by its own training rows")
     date_column: Optional[str] = option(
         None, "CSV column of time stamps (ISO 8601 dates or datetimes, YYYY-MM, or "
         "--date-format): rows are sorted by it, missing steps inserted; never an input")
@@ -129,7 +132,7 @@ class RegressionConfig(TaskConfig):
         if calendar and not (data.date_column or data.date_columns):
             raise UsageError("--calendar needs a time index: --date-column or --date-columns")
         if data.csv is None:
-            for name in ("target", "features", "date_column", "date_columns"):
+            for name in ("target", "features", "date_column", "date_columns", "series_column"):
                 if getattr(data, name) is not None:
                     raise UsageError(f"{name} needs --csv (the synthetic signal has one "
                                      "column, 'value')")

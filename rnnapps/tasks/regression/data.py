@@ -6,12 +6,26 @@ chronological split and the windows.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 import numpy as np
 
 from rnnapps.data import calendar
-from rnnapps.data.series import Encoder, Series, load_csv, split_names, synthetic, targets, windows
+from rnnapps.data.panel import Panel, load_panel
+from rnnapps.data.series import (
+    Columns,
+    Encoder,
+    Series,
+    load_csv,
+    split_bounds,
+    split_names,
+    synthetic,
+    targets,
+    window_starts,
+    windows,
+)
+from rnnapps.errors import UsageError
 from rnnapps.tasks.regression.config import RegressionData
 
 SERIES = "series.json"
@@ -19,7 +33,8 @@ SERIES = "series.json"
 the weights in a run and beside the SavedModel in an export."""
 
 
-def load_series(data: RegressionData, categorical: Sequence[str] | None = None) -> Series:
+def load_series(data: RegressionData,
+                categorical: Sequence[str] | None = None) -> Series | Panel:
     """Loads the series the ``data`` options describe.
 
     Args:
@@ -27,17 +42,84 @@ def load_series(data: RegressionData, categorical: Sequence[str] | None = None) 
         categorical: Feature columns to treat as categorical (None: infer).
 
     Returns:
-        The CSV's series, or the synthetic signal when ``data.csv`` is None.
+        The CSV's series (a ``Panel`` of them with ``data.series_column``), or
+        the synthetic signal when ``data.csv`` is None.
 
     Raises:
-        UsageError: On any problem with the CSV (see ``load_csv``).
+        UsageError: On any problem with the CSV (see ``load_csv``, ``load_panel``).
     """
     if data.csv is None:
         periods = [float(p) for p in data.signal_periods.split(",")]
         return synthetic(data.signal_length, periods, data.signal_noise, data.signal_seed)
+    if data.series_column:
+        columns = Columns(data.target, split_names(data.features), data.date_column,
+                          split_names(data.date_columns))
+        return load_panel(data.csv, data.series_column, columns, categorical,
+                          date_format=data.date_format, freq=data.freq)
     return load_csv(data.csv, data.target, split_names(data.features), data.date_column,
                     categorical, date_format=data.date_format,
                     date_columns=split_names(data.date_columns), freq=data.freq)
+
+
+@dataclasses.dataclass
+class Part:
+    """One series of the data, with its encoder and its windows' first forecast rows.
+
+    Attributes:
+        name: The series' name, or None for the only series.
+        series: Its rows.
+        encoder: Its encoder (its own statistics).
+        starts: ``window_starts`` of its rows.
+    """
+
+    name: str | None
+    series: Series
+    encoder: Encoder
+    starts: dict[str, np.ndarray]
+
+
+def split_parts(loaded: Series | Panel, data: RegressionData,
+                encoder: Encoder | None = None) -> tuple[Encoder, list[Part]]:
+    """Splits every series in time and fits (or applies) the encoder.
+
+    Args:
+        loaded: ``load_series`` output.
+        data: Window, horizon and split fractions.
+        encoder: A trained model's encoder (None: fit on the training rows).
+
+    Returns:
+        The encoder (of all series) and one ``Part`` per series.
+
+    Raises:
+        UsageError: If a series is too short for the windows and splits
+            (naming it), or is not one the ``encoder`` knows.
+    """
+    named = loaded.series if isinstance(loaded, Panel) else {None: loaded}
+    starts = {}
+    for name, one in named.items():
+        try:
+            starts[name] = window_starts(len(one), data.window, data.horizon,
+                                         data.val_fraction, data.test_fraction)
+        except UsageError as err:
+            raise UsageError(f"series {name!r}: {err}" if name is not None else str(err)) \
+                from None
+    if encoder is None:
+        train_rows = {name: split_bounds(len(one), data.val_fraction, data.test_fraction)[0]
+                      for name, one in named.items()}
+        names = calendar_names(data, next(iter(named.values())))
+        encoder = (Encoder.fit_panel(loaded.column, loaded.series, train_rows, names)
+                   if isinstance(loaded, Panel) else Encoder.fit(loaded, train_rows[None], names))
+    parts = [Part(name, one, encoder.for_series(name) if name is not None else encoder,
+                  starts[name]) for name, one in named.items()]
+    return encoder, parts
+
+
+def stacked_windows(parts: list[Part], split: str, data: RegressionData
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``encoded_windows`` of one split of every series, one after the other."""
+    pairs = [encoded_windows(p.series, p.encoder, p.starts[split], data.window, data.horizon)
+             for p in parts]
+    return np.concatenate([x for x, _ in pairs]), np.concatenate([y for _, y in pairs])
 
 
 def calendar_names(data: RegressionData, series: Series) -> list[str]:
@@ -92,3 +174,9 @@ def with_calendar(x, seconds, names: Sequence[str]):
     out = ops.concatenate([ops.concatenate([x, future], axis=1), calendar.features(seconds, names),
                            flag], axis=-1)
     return ops.convert_to_numpy(out) if is_array else out
+
+
+def per_part(parts: list[Part], z: np.ndarray, split: str = "test") -> list[np.ndarray]:
+    """Normalised forecasts of ``stacked_windows`` rows -> each series' own, in its units."""
+    bounds = np.cumsum([0] + [len(p.starts[split]) for p in parts])
+    return [p.encoder.unscale_target(z[lo:hi]) for p, lo, hi in zip(parts, bounds, bounds[1:])]

@@ -7,17 +7,25 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, window_starts, windows
+from rnnapps.data.panel import Panel
+from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, windows
 from rnnapps.data.timeindex import future_times
 from rnnapps.errors import UsageError
 from rnnapps.export import open_export
 from rnnapps.plots import check_plot_path, figure, save
-from rnnapps.tasks.regression.baselines import compare, scores_table  # noqa: F401 (the CLI prints it)
+from rnnapps.tasks.regression.baselines import (  # noqa: F401 (the CLI prints scores_table)
+    LinearBaseline,
+    compare_parts,
+    scores_table,
+)
 from rnnapps.tasks.regression.config import RegressionConfig, quantile_levels
 from rnnapps.tasks.regression.data import (
     SERIES,
-    encoded_windows,
+    Part,
     load_series,
+    per_part,
+    split_parts,
+    stacked_windows,
     unix_seconds,
     window_seconds,
 )
@@ -47,11 +55,13 @@ def _load(model_dir: str | Path, csv: str | Path | None,
 
 
 def _serve(loaded, encoder: Encoder, values: np.ndarray, categories: np.ndarray,
-           seconds: np.ndarray | None = None, batch_size: int = 1024) -> dict:
+           seconds: np.ndarray | None = None, series: str | None = None,
+           batch_size: int = 1024) -> dict:
     """Calls the exported signature in batches.
 
     ``seconds`` (``[n, window + horizon]`` Unix seconds) is sent for a model
-    with calendar inputs.
+    with calendar inputs, ``series`` (the windows' series) for a model of
+    several series.
 
     Returns:
         The signature's outputs in series units (float64): ``forecast``
@@ -64,14 +74,33 @@ def _serve(loaded, encoder: Encoder, values: np.ndarray, categories: np.ndarray,
             args.append(tf.constant(categories[i:i + batch_size].astype(str), tf.string))
         if encoder.calendar:
             args.append(tf.constant(seconds[i:i + batch_size], tf.int64))
+        if encoder.series_column:
+            args.append(tf.constant([series] * len(args[0]), tf.string))
         out.append({k: v.numpy() for k, v in loaded.forecast(*args).items()})
     return {k: np.concatenate([o[k] for o in out]).astype(np.float64) for k in out[0]}
+
+
+def _serve_windows(loaded, encoder: Encoder, part: Part, data) -> dict:
+    """The export's forecasts of one series' test windows."""
+    values, categories = part.series.raw()
+    t = part.starts["test"]
+    seconds = (window_seconds(part.series, t, data.window, data.horizon)
+               if encoder.calendar else None)
+    return _serve(loaded, encoder, windows(values, t, data.window),
+                  windows(categories, t, data.window), seconds, part.name)
 
 
 def _check_series(series: Series, encoder: Encoder) -> None:
     if list(series.numeric) != encoder.numeric:
         raise UsageError(f"the data has numeric columns {list(series.numeric)}, the model "
                          f"reads {encoder.numeric}")
+
+
+def _parts(loaded: Series | Panel, data, encoder: Encoder) -> list[Part]:
+    """The series of new data, checked against the model and split as in training."""
+    for one in (loaded.series.values() if isinstance(loaded, Panel) else [loaded]):
+        _check_series(one, encoder)
+    return split_parts(loaded, data, encoder)[1]
 
 
 def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int | None = None,
@@ -87,77 +116,91 @@ def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int |
         plot: Draw forecast against actual on the test span into this file.
 
     Returns:
-        ``compare`` output plus ``target`` and ``model_dir`` (the version dir).
+        ``compare_parts`` output plus ``target`` and ``model_dir`` (the version dir).
 
     Raises:
-        UsageError: On a bad model directory, data or plot path.
+        UsageError: On a bad model directory, data or plot path, or a series
+            the model was not trained on.
     """
     check_plot_path(plot)
     loaded, config, encoder, path = _load(model_dir, csv, season)
     data = config.data
-    series = load_series(data, categorical=list(encoder.categories))
-    _check_series(series, encoder)
-    starts = window_starts(len(series), data.window, data.horizon, data.val_fraction,
-                           data.test_fraction)
-    values, categories = series.raw()
-    t = starts["test"]
-    served = _serve(loaded, encoder, windows(values, t, data.window),
-                    windows(categories, t, data.window),
-                    window_seconds(series, t, data.window, data.horizon)
-                    if encoder.calendar else None)
-    forecast, levels = served["forecast"], quantile_levels(config.train.quantiles)
-    quantiles = (levels, served["quantiles"]) if levels else None
-    x_train, y_train = encoded_windows(series, encoder, starts["train"], data.window,
-                                       data.horizon)
-    x_test, _ = encoded_windows(series, encoder, t, data.window, data.horizon)
-    result = compare(series, encoder, starts, data, forecast, x_train, y_train, x_test,
-                     quantiles)
-    result.update(target=series.target, model_dir=str(path))
+    parts = _parts(load_series(data, categorical=list(encoder.categories)), data, encoder)
+    served = [_serve_windows(loaded, encoder, part, data) for part in parts]
+    levels = quantile_levels(config.train.quantiles)
+    x_train, y_train = stacked_windows(parts, "train", data)
+    x_test, _ = stacked_windows(parts, "test", data)
+    linear = per_part(parts, LinearBaseline(x_train, y_train)(x_test))
+    result = compare_parts(parts, data, [s["quantiles" if levels else "forecast"] for s in served],
+                           linear, levels)
+    result.update(target=parts[0].series.target, model_dir=str(path))
     if plot is not None:
-        result["plot"] = str(plot_test(plot, series, t, forecast, quantiles))
+        first = parts[0]  # for several series, the first one
+        quantiles = (levels, served[0]["quantiles"]) if levels else None
+        result["plot"] = str(plot_test(plot, first.series, first.starts["test"],
+                                       served[0]["forecast"], quantiles, first.name))
     return result
 
 
 def predict(model_dir: str | Path, csv: str | Path | None = None,
             plot: str | Path | None = None) -> dict:
-    """Forecasts the ``horizon`` steps after the last row of a CSV.
+    """Forecasts the ``horizon`` steps after the last row of a CSV (of each series in it).
 
     Args:
         model_dir: ``saved_models/regression/<N>`` (or its parent: latest).
         csv: Recent rows with the model's columns; the last ``window`` rows
             (after sorting by the date column and filling gaps) are read.
             Default: the training data.
-        plot: Draw the window and the forecast into this file.
+        plot: Draw the window and the forecast into this file (of the first series).
 
     Returns:
         ``{"target", "forecast": [horizon floats], "times": [horizon labels]}``,
         and for a quantile model ``"quantiles": {level: [horizon floats]}``.
+        For a model of several series: ``{"target", "series": {name: that}}``.
 
     Raises:
-        UsageError: On a bad model directory, too few rows or a bad plot path.
+        UsageError: On a bad model directory, too few rows, a series the model
+            was not trained on, or a bad plot path.
     """
     check_plot_path(plot)
     loaded, config, encoder, _ = _load(model_dir, csv)
+    data = load_series(config.data, categorical=list(encoder.categories))
+    named = data.series if isinstance(data, Panel) else {None: data}
+    for name, series in named.items():
+        _check_series(series, encoder)
+        if name is not None:
+            encoder.for_series(name)  # raises for a series the model does not know
+    results = {name: _forecast_after(loaded, config, encoder, series, name)
+               for name, series in named.items()}
+    name, first = next(iter(results.items()))
+    result = first if name is None else {"target": first["target"], "series": results}
+    if plot is not None:
+        result["plot"] = str(plot_forecast(plot, named[name], config.data.window,
+                                           np.array(first["forecast"]), name))
+    return result
+
+
+def _forecast_after(loaded, config: RegressionConfig, encoder: Encoder, series: Series,
+                    name: str | None) -> dict:
+    """One series' forecast of the steps after its last row (``predict``'s result)."""
     window = config.data.window
-    series = load_series(config.data, categorical=list(encoder.categories))
-    _check_series(series, encoder)
     if len(series) < window:
-        raise UsageError(f"the model reads {window} rows, {series.source} has {len(series)}")
+        where = series.source + (f", series {name!r}," if name is not None else "")
+        raise UsageError(f"the model reads {window} rows, {where} has {len(series)}")
     values, categories = series.raw()
     times = _future_times(series, config.data.horizon)
     seconds = None
     if encoder.calendar:
         seconds = unix_seconds(np.r_[series.times[-window:],
                                      np.array(times, dtype="datetime64[s]")])[None]
-    served = _serve(loaded, encoder, values[None, -window:], categories[None, -window:], seconds)
-    forecast = served["forecast"][0]
-    result = {"target": series.target, "forecast": forecast.tolist(), "times": times}
+    served = _serve(loaded, encoder, values[None, -window:], categories[None, -window:], seconds,
+                    name)
+    result = {"target": series.target, "forecast": served["forecast"][0].tolist(),
+              "times": times}
     levels = quantile_levels(config.train.quantiles)
     if levels:
         result["quantiles"] = {f"{q:g}": served["quantiles"][0, :, i].tolist()
                                for i, q in enumerate(levels)}
-    if plot is not None:
-        result["plot"] = str(plot_forecast(plot, series, window, forecast))
     return result
 
 
@@ -170,7 +213,8 @@ def _future_times(series: Series, horizon: int) -> list[str]:
 
 # ------------------------------------------------------------------ plots
 def plot_test(path: str | Path, series: Series, starts: np.ndarray, forecast: np.ndarray,
-              quantiles: tuple[list[float], np.ndarray] | None = None) -> Path:
+              quantiles: tuple[list[float], np.ndarray] | None = None,
+              name: str | None = None) -> Path:
     """Draws the actual test span and the model's 1-step (and last-step) forecasts,
     with the outer quantiles' band of the 1-step forecasts shaded.
 
@@ -190,14 +234,14 @@ def plot_test(path: str | Path, series: Series, starts: np.ndarray, forecast: np
     if horizon > 1:
         ax.plot(x[starts + horizon - 1], forecast[:, -1], lw=1, alpha=0.7,
                 label=f"forecast, {horizon} steps ahead")
-    ax.set_title(f"{series.target}: test span")
+    ax.set_title(f"{series.target}{f' of {name}' if name is not None else ''}: test span")
     ax.set_ylabel(series.target)
     ax.legend(loc="upper right")
     return save(fig, path)
 
 
 def plot_forecast(path: str | Path, series: Series, window: int,
-                  forecast: np.ndarray) -> Path:
+                  forecast: np.ndarray, name: str | None = None) -> Path:
     """Draws the last ``window`` rows and the forecast after them.
 
     Returns:
@@ -208,7 +252,8 @@ def plot_forecast(path: str | Path, series: Series, window: int,
     ax.plot(np.arange(n - window, n), series.y[-window:], color="black", label="recent")
     ax.plot(np.arange(n - 1, n + horizon), np.r_[series.y[-1], forecast], marker=".",
             label="forecast")
-    ax.set_title(f"{series.target}: next {horizon} step{'s' * (horizon > 1)}")
+    of = f" of {name}" if name is not None else ""
+    ax.set_title(f"{series.target}{of}: next {horizon} step{'s' * (horizon > 1)}")
     ax.set_xlabel("row")
     ax.legend(loc="upper left")
     return save(fig, path)
