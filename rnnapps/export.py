@@ -8,6 +8,7 @@ vocabulary. Loading needs TensorFlow only.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -47,13 +48,39 @@ def export_saved_model(root: str | Path, *, resources: Sequence[Any],
         archive = keras.export.ExportArchive()
         for resource in resources:
             archive.track(resource)
-        for name, fn, signature in endpoints:
-            archive.add_endpoint(name, fn, input_signature=list(signature))
-        archive.write_out(str(tmp), verbose=False)
+        with _portable_kernels(resources):
+            for name, fn, signature in endpoints:
+                archive.add_endpoint(name, fn, input_signature=list(signature))
+            archive.write_out(str(tmp), verbose=False)
         for name, content in files.items():
             (write_json if name.endswith(".json") else write_text)(tmp / name, content)
 
     return write_versioned_dir(root, fill)
+
+
+@contextlib.contextmanager
+def _portable_kernels(resources: Sequence[Any]):
+    """Traces every LSTM and GRU layer of ``resources`` with its portable kernel.
+
+    With a GPU visible, Keras traces LSTM/GRU as ``CudnnRNNV3``, an op with
+    no CPU kernel: the SavedModel then fails to load or run on a CPU or in a
+    CPU TensorFlow Serving. ``use_cudnn=False`` while the endpoints are traced
+    pins the exported graph to the standard ``while`` loop (the same weights
+    and results); it is restored afterwards, so training in this process keeps
+    cuDNN. Layers are found recursively, so both directions of a
+    ``Bidirectional`` are covered (its wrapper would not pass the flag on).
+    """
+    layers = [layer for resource in resources if isinstance(resource, keras.layers.Layer)
+              for layer in resource._flatten_layers(include_self=True, recursive=True)
+              if hasattr(layer, "use_cudnn")]
+    saved = [layer.use_cudnn for layer in layers]
+    try:
+        for layer in layers:
+            layer.use_cudnn = False
+        yield
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.use_cudnn = value
 
 
 def load_saved_model(model_dir: str | Path, task: str) -> tuple[Any, dict, Path]:
