@@ -75,6 +75,23 @@ def test_export_serves_labels_and_every_probability_with_tensorflow_alone(ticket
     np.testing.assert_allclose(out["probability"], probabilities.max(axis=1), rtol=1e-6)
 
 
+def test_a_text_with_no_tokens_is_served_as_one_unknown_word(tickets):
+    work, _, _ = tickets
+    export = work / "saved_models" / "classify" / "1"
+    out = run_tensorflow_only(f"""
+        import json
+        import tensorflow as tf
+        m = tf.saved_model.load({str(export)!r})
+        r = m.signatures["serving_default"](texts=tf.constant(["", "!!!", "  ", "zyxwvut"]))
+        print(json.dumps(r["probabilities"].numpy().tolist()))
+    """)
+    probabilities = np.array(out)
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    for row in probabilities[:3]:  # the same as a word the model never saw
+        np.testing.assert_allclose(row, probabilities[3], rtol=1e-5, atol=1e-6)
+
+
 def in_process(capsys, *args: str) -> str:
     """Runs ``rnnapps ARGS`` in this process (TensorFlow is loaded once) and
     returns its stdout; the training run above went through a real subprocess."""

@@ -90,14 +90,21 @@ def vectorize(vectorizer, texts: Sequence[str], *columns: np.ndarray) -> tf.data
 
 
 def trim_padding(ids, *rest):
-    """Cuts a batch's trailing padding down to its longest text.
+    """Cuts a batch's trailing padding down to its longest text, and reads a
+    text with no tokens as one out-of-vocabulary token.
 
     Lossless: the embedding masks padding, so the recurrent layers would only
-    have carried their state through those steps unchanged.
+    have carried their state through those steps unchanged. A text that
+    standardises to nothing (``""``, ``"!!!"``) would be a fully masked row,
+    which has no defined output (cuDNN rejects it; a max over no steps has
+    none), so it gets the OOV id 1 in its first step: "an unknown word".
     """
     positions = tf.range(1, tf.shape(ids)[1] + 1)
     length = tf.reduce_max(tf.where(ids != 0, positions, 0))
-    return (ids[:, :tf.maximum(length, 1)], *rest)
+    ids = ids[:, :tf.maximum(length, 1)]
+    empty = tf.reduce_all(ids == 0, axis=1, keepdims=True)  # [batch, 1]
+    first = tf.range(tf.shape(ids)[1])[None, :] == 0  # [1, steps]
+    return (tf.where(empty & first, tf.ones_like(ids), ids), *rest)
 
 
 def token_counts(texts: tf.data.Dataset) -> np.ndarray:
