@@ -2,10 +2,12 @@
 Python loop that calls the export's ``step`` signature once per character.
 
 Both sample at temperature 1 from the same SavedModel, after a warm-up, in
-turn (A B A B ...); the ratio is the median of the per-round ratios.
+turn (A B A B ...); the ratio is the median of the per-round ratios. Then
+``generate_batch`` draws ``--batches`` samples at once (one graph loop for the
+batch): characters per second over all samples, at each batch size.
 
     python benchmarks/generation.py [--model-dir saved_models/textgen/N]
-        [--length 400] [--repeats 5] [--out PATH]
+        [--length 400] [--repeats 5] [--batches 1,8,32] [--out PATH]
 
 Without ``--model-dir`` the default model (GRU(512)) is trained for one epoch
 on a small generated corpus and exported to a temporary directory: speed
@@ -74,6 +76,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model-dir", default=None)
     parser.add_argument("--length", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batches", default="1,8,32",
+                        help="comma-separated generate_batch sizes (samples per call)")
     parser.add_argument("--out", default=str(RESULTS / "generation.json"))
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -105,17 +109,45 @@ def main(argv=None) -> int:
                 rates[name].append(len(text) / (time.perf_counter() - t0))
             print(f"round {r + 1}/{args.repeats}: " + "  ".join(
                 f"{n} {v[-1]:.0f} chars/s" for n, v in rates.items()), flush=True)
+        batched = batch_rates(loaded, [int(b) for b in args.batches.split(",")],
+                              args.length, args.repeats)
     ratio = statistics.median(a / b for a, b in zip(rates["generate"],
                                                     rates["python_step_loop"]))
     report = {"model": config.get("model"), "length": args.length,
               "repeats": args.repeats,
               "chars_per_s": {n: round(statistics.median(v), 1) for n, v in rates.items()},
               "raw_chars_per_s": {n: [round(x, 1) for x in v] for n, v in rates.items()},
-              "ratio_generate_vs_python_loop": round(ratio, 2)}
+              "ratio_generate_vs_python_loop": round(ratio, 2),
+              "batched_chars_per_s": batched}
     print(f"chars/s: generate {report['chars_per_s']['generate']:.0f}, python step loop "
           f"{report['chars_per_s']['python_step_loop']:.0f}; ratio {ratio:.1f}x")
+    print("generate_batch chars/s: " + ", ".join(f"batch {b}: {v:.0f}"
+                                                  for b, v in batched.items()))
     write_report(args.out, report, argv)
     return 0
+
+
+def batch_rates(loaded, batches: list[int], length: int, repeats: int) -> dict:
+    """Median characters per second (all samples together) of ``generate_batch``
+    drawing ``b`` samples of one seed text per call, for each ``b``."""
+    def draw(b: int, seed: int) -> int:
+        out = loaded.generate_batch(
+            seed_texts=tf.constant([SEED_TEXT]), length=tf.constant(length),
+            num_samples=tf.constant(b), temperature=tf.constant(1.0), top_k=tf.constant(0),
+            top_p=tf.constant(1.0), seed=tf.constant(seed, tf.int64))["texts"]
+        return sum(len(t.decode("utf-8")) for t in out.numpy().ravel().tolist())
+
+    draw(batches[0], 0)  # warm-up (one trace serves every batch size)
+    rates = {}
+    for b in batches:
+        times = []
+        for r in range(repeats):
+            t0 = time.perf_counter()
+            chars = draw(b, r)
+            times.append(chars / (time.perf_counter() - t0))
+        rates[str(b)] = round(statistics.median(times), 1)
+        print(f"generate_batch, batch {b}: {rates[str(b)]:.0f} chars/s", flush=True)
+    return rates
 
 
 if __name__ == "__main__":

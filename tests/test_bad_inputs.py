@@ -111,6 +111,10 @@ CATALOGUE = [
     ("empty-seed-text", "textgen generate --model {textgen_model} --seed-text ''",
      "seed text must not be empty"),
     ("negative-top-k", "textgen generate --model {textgen_model} --top-k -1", "top_k must be >= 0"),
+    ("top-p-outside-unit-interval", "textgen generate --model {textgen_model} --top-p 1.5",
+     "top_p must be in (0, 1]"),
+    ("zero-samples", "textgen generate --model {textgen_model} --num-samples 0",
+     "num_samples must be a positive number"),
     # ---- regression data
     ("unknown-target", "regression train --csv {good_csv} --target nope",
      "column 'nope' not in good.csv"),

@@ -194,6 +194,38 @@ def test_sampling_is_repeatable_with_a_seed(trained):
     assert set(a) <= set(trained["vocabulary"])  # never the OOV id
 
 
+def test_a_batch_of_seed_texts_and_samples_is_one_repeatable_loop(trained):
+    generator = trained["generator"]
+    seeds = ["the", "mat. th", "sat on the "]  # different lengths: read with a mask
+    greedy = generator.generate_batch(seeds, 25, num_samples=2, temperature=0)
+    assert greedy == [[generator.generate(s, 25, temperature=0)] * 2 for s in seeds]
+    sampled = generator.generate_batch(seeds, 40, num_samples=3, temperature=3.0, seed=5)
+    assert [len(row) for row in sampled] == [3, 3, 3]
+    assert sampled == generator.generate_batch(seeds, 40, 3, temperature=3.0, seed=5)
+    assert len({text for row in sampled for text in row}) == 9  # every sample its own
+    # The first row of a batch draws what a call for it alone draws.
+    assert sampled[0][0] == generator.generate("the", 40, temperature=3.0, seed=5)
+    assert generator.generate_batch(["the"], 40, 2, temperature=3.0, seed=5)[0] == sampled[0][:2]
+
+
+def test_nucleus_keeps_the_likeliest_characters_up_to_top_p(trained):
+    import tensorflow as tf
+
+    from rnnapps.tasks.textgen.generation import _nucleus
+
+    logits = tf.math.log(tf.constant([[0.05, 0.5, 0.15, 0.3]]))
+    for top_p, kept in ((0.5, [1]), (0.8, [1, 3]), (0.81, [1, 2, 3]), (1.0, [0, 1, 2, 3])):
+        out = _nucleus(logits, tf.constant(top_p)).numpy()[0]
+        assert list(np.flatnonzero(np.isfinite(out))) == kept, top_p
+    generate = trained["generator"].generate
+    # A nucleus this small is the likeliest character alone: greedy at any temperature.
+    assert generate("the", 30, temperature=3.0, top_p=1e-6, seed=2) == generate("the", 30, 0)
+    with pytest.raises(UsageError, match="top_p must be in"):
+        generate("the", 5, top_p=0.0)
+    with pytest.raises(UsageError, match="num_samples must be a positive"):
+        trained["generator"].generate_batch(["the"], 5, num_samples=0)
+
+
 def test_unseen_characters_map_to_oov(trained, textgen, tmp_path):
     chars_to_ids, _ = textgen.make_lookups(trained["vocabulary"])
     assert list(textgen.encode(chars_to_ids, "tZ€")[1:]) == [textgen.OOV_ID] * 2
@@ -270,6 +302,31 @@ def test_export_generates_with_tensorflow_alone(trained):
     assert got["sampled"] == expected["sampled"]
     vocab = len(trained["vocabulary"]) + 1
     assert got["logits"] == [2, 1, vocab] and got["state"] == [2, 48]
+
+
+def test_the_export_generates_a_batch_as_the_model_does(trained, capsys):
+    expected = trained["generator"].generate_batch(["the", "mat. th"], 30, num_samples=2,
+                                                   temperature=2.0, top_k=5, top_p=0.95,
+                                                   seed=3)
+    got = run_tensorflow_only(f"""
+        import json
+        import tensorflow as tf
+        loaded = tf.saved_model.load({str(trained['export'])!r})
+        out = loaded.signatures["generate_batch"](
+            seed_texts=tf.constant(["the", "mat. th"]), length=tf.constant(30),
+            num_samples=tf.constant(2), temperature=tf.constant(2.0), top_k=tf.constant(5),
+            top_p=tf.constant(0.95), seed=tf.constant(3, tf.int64))
+        print(json.dumps([[t.decode() for t in row] for row in out["texts"].numpy()]))
+    """)
+    assert got == expected
+    assert cli.main(["textgen", "generate", "--model", trained["export"], "--seed-text", "the",
+                     "--length", "20", "--num-samples", "3", "--temperature", "2",
+                     "--seed", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    samples = trained["generator"].generate_batch(["the"], 20, 3, temperature=2.0, seed=4)[0]
+    assert lines == ["--- sample 1 of 3 ---", "the" + samples[0], "",
+                     "--- sample 2 of 3 ---", "the" + samples[1], "",
+                     "--- sample 3 of 3 ---", "the" + samples[2]]
 
 
 def test_evaluate_export_matches_training_test_metrics(trained, textgen):

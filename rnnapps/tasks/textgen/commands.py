@@ -17,7 +17,9 @@ EXAMPLES = {
     "generate": ('rnnapps textgen generate --model saved_models/textgen --seed-text "JULIET:" '
                  "--length 300 --temperature 0.8",
                  "rnnapps textgen generate --model saved_models/textgen --temperature 0 "
-                 "--length 200"),
+                 "--length 200",
+                 "rnnapps textgen generate --model saved_models/textgen --num-samples 4 "
+                 "--top-p 0.9 --seed 1"),
 }
 """Example command lines shown in each command's ``--help``."""
 
@@ -61,7 +63,21 @@ def register(tasks) -> None:
                           help="lower is safer, higher is wilder; 0 is greedy (default: 1.0)")
     generate.add_argument("--top-k", type=int, default=0, metavar="K",
                           help="sample among the K likeliest characters; 0 for all (default: 0)")
+    generate.add_argument("--top-p", type=float, default=1.0, metavar="P",
+                          help="sample among the likeliest characters whose probabilities "
+                               "add up to P (nucleus sampling); 1 for all (default: 1.0)")
+    generate.add_argument("--num-samples", type=int, default=1, metavar="N",
+                          help="continuations to generate, in one batch (default: 1)")
     generate.add_argument("--seed", type=int, default=None,
                           help="random seed: the same seed gives the same text")
-    generate.set_defaults(run=lambda a: print(a.seed_text + cli.serving("textgen").generate(
-        a.model, a.seed_text, a.length, a.temperature, a.top_k, a.seed)))
+    generate.set_defaults(run=_generate)
+
+
+def _generate(args) -> None:
+    samples = cli.serving("textgen").generate_samples(
+        args.model, [args.seed_text], args.length, args.num_samples, args.temperature,
+        args.top_k, args.top_p, args.seed)[0]
+    for k, text in enumerate(samples, start=1):
+        if len(samples) > 1:
+            print(f"{'' if k == 1 else chr(10)}--- sample {k} of {len(samples)} ---")
+        print(args.seed_text + text)

@@ -50,7 +50,7 @@ class CharModel(keras.Model):
         """Sizes of the state tensors, bottom layer first (an LSTM has two)."""
         return [size for layer in self.rnns for size in _cell_state_sizes(layer)]
 
-    def call(self, inputs, states=None, return_state=False, training=False):
+    def call(self, inputs, states=None, return_state=False, training=False, real=None):
         """Runs ``[batch, time]`` ids through the model.
 
         Args:
@@ -59,6 +59,9 @@ class CharModel(keras.Model):
                 or None for zeros.
             return_state: Also return the final state tensors.
             training: Apply dropout.
+            real: ``[batch, time]`` booleans, False on right padding: each
+                row's state is carried over its padding unchanged, so the
+                final state is that of its last real character.
 
         Returns:
             Logits ``[batch, time, vocab_size]``, and the list of state tensors
@@ -69,7 +72,7 @@ class CharModel(keras.Model):
         for layer in self.rnns:
             n = len(_cell_state_sizes(layer))
             initial = None if states is None else list(states[k:k + n])
-            x, *layer_states = layer(x, initial_state=initial, training=training)
+            x, *layer_states = layer(x, initial_state=initial, mask=real, training=training)
             new_states.extend(layer_states)
             k += n
         logits = self.dense(x)

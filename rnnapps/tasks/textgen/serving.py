@@ -9,6 +9,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from rnnapps.data.text import load_text
+from rnnapps.errors import UsageError
 from rnnapps.export import open_export
 from rnnapps.tasks.textgen.config import TextgenConfig
 from rnnapps.tasks.textgen.data import VOCABULARY, check_lengths, encode, make_lookups, make_windows
@@ -18,27 +19,49 @@ NAME = "textgen"
 
 
 def generate(model_dir: str | Path, seed_text: str, length: int, temperature: float = 1.0,
-             top_k: int = 0, seed: int | None = None) -> str:
-    """Generates text with an exported model's ``generate`` signature.
+             top_k: int = 0, seed: int | None = None, top_p: float = 1.0) -> str:
+    """Generates text with an exported model: ``generate_samples``' one sample.
+
+    Raises:
+        UsageError: As ``generate_samples``.
+    """
+    return generate_samples(model_dir, [seed_text], length, 1, temperature, top_k, top_p,
+                            seed)[0][0]
+
+
+def generate_samples(model_dir: str | Path, seed_texts: list[str], length: int,
+                     num_samples: int = 1, temperature: float = 1.0, top_k: int = 0,
+                     top_p: float = 1.0, seed: int | None = None) -> list[list[str]]:
+    """Generates ``num_samples`` continuations of each seed text with an exported
+    model's ``generate_batch`` signature (one graph loop for all of them).
 
     Args:
         model_dir: ``saved_models/textgen/<N>`` or its parent (latest version).
-        seed_text, length, temperature, top_k, seed: As ``TextGenerator.generate``.
+        seed_texts, length, num_samples, temperature, top_k, top_p, seed: As
+            ``TextGenerator.generate_batch``.
 
     Returns:
-        The generated characters (without the seed text).
+        Per seed text, its samples (without the seed text).
 
     Raises:
         UsageError: On bad arguments (checked first) or a directory that is
-            not a textgen SavedModel.
+            not a textgen SavedModel (or one exported before batched generation).
     """
-    check_generation_args(seed_text, length, temperature, top_k)
+    if not seed_texts:
+        raise UsageError("give at least one seed text")
+    for text in seed_texts:
+        check_generation_args(text, length, temperature, top_k, top_p, num_samples)
     loaded = open_export(model_dir, NAME).loaded
+    if not hasattr(loaded, "generate_batch"):
+        raise UsageError(f"{model_dir} was exported without batched generation: export its "
+                         "run again (rnnapps textgen export --run-dir RUN)")
     seed = secrets.randbelow(2 ** 63) if seed is None else seed
-    out = loaded.generate(tf.constant(seed_text), tf.constant(length, tf.int32),
-                          tf.constant(temperature, tf.float32), tf.constant(top_k, tf.int32),
-                          tf.constant(seed, tf.int64))
-    return out["text"].numpy().decode("utf-8")
+    out = loaded.generate_batch(
+        tf.constant(seed_texts), tf.constant(length, tf.int32),
+        tf.constant(num_samples, tf.int32), tf.constant(temperature, tf.float32),
+        tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
+        tf.constant(seed, tf.int64))
+    return [[t.decode("utf-8") for t in row] for row in out["texts"].numpy()]
 
 
 def evaluate(model_dir: str | Path, data: str | Path | None = None,

@@ -75,6 +75,13 @@ class TextgenTask(Task):
           top_k: int32[], seed: int64[]) -> {"text": string[]}``: the whole
           generation loop in the graph (``tf.while_loop``); temperature 0 is
           greedy, top_k 0 samples among all characters, equal seeds give equal text.
+        * ``generate_batch(seed_texts: string[batch], length: int32[], num_samples:
+          int32[], temperature: float32[], top_k: int32[], top_p: float32[], seed:
+          int64[]) -> {"texts": string[batch, num_samples]}``: every seed text
+          continued ``num_samples`` times in one loop; ``top_p`` < 1 samples from
+          the nucleus of that probability mass (1: all characters); the same
+          arguments give the same texts, and the first sample of one seed text is
+          what ``generate`` gives with the same seed.
         * ``step(ids: int32[batch, time], state: float32[batch, S]) ->
           {"logits": [batch, time, vocab], "state": [batch, S]}``: the next-character
           logits after each input and the state to continue from.
@@ -86,7 +93,7 @@ class TextgenTask(Task):
         generator = TextGenerator(run.model, run.files[VOCABULARY])
         return ([run.model, generator.chars_to_ids, generator.ids_to_chars],
                 [(name, generator.functions[name], generator.signatures[name])
-                 for name in ("generate", "step", "initial_state")])
+                 for name in ("generate", "generate_batch", "step", "initial_state")])
 
 
 TASK = TextgenTask()
