@@ -179,6 +179,8 @@ CATALOGUE = [
      "series 'b': the series has 9 rows, fewer than window + horizon"),
     ("series-column-without-csv", "regression train --series-column store",
      "series_column needs --csv"),
+    ("series-onehot-without-series-column", "regression train --csv {good_csv} --target load "
+     "--series-onehot", "--series-onehot needs --series-column"),
     ("target-without-csv", "regression train --target load", "target needs --csv"),
     ("multiworker-without-tf-config", "regression train --strategy multiworker",
      "--strategy multiworker needs TF_CONFIG"),

@@ -134,7 +134,8 @@ def _in_process(config, run_dir):
     for part, forecast in zip(parts, forecasts):
         values = part.series.raw()[0]
         t = part.starts["test"]
-        raw[part.name] = {"values": np.stack([values[i - 14:i] for i in t]).tolist(),
+        w = config.data.window
+        raw[part.name] = {"values": np.stack([values[i - w:i] for i in t]).tolist(),
                           "forecast": forecast.tolist()}
     return raw
 
@@ -164,6 +165,30 @@ def test_the_export_looks_up_each_series_statistics_in_the_graph(panel_run):
         np.testing.assert_allclose(served[name], case["forecast"], rtol=1e-4, atol=1e-4)
     assert np.mean(served["south"]) > 1000 and np.mean(served["harbour"]) < 1
     assert "unknown series" in served["unknown"] and "nowhere" in served["unknown"]
+
+
+def test_with_series_onehot_the_model_reads_which_series_a_window_is(sales_csv, tmp_path):
+    config = RegressionConfig().replace(
+        csv=str(sales_csv), target="sales", date_column="date", series_column="store",
+        series_onehot=True, season=7, window=7, units=8, epochs=2)
+    run = regression.train(config, run_dir=tmp_path / "run", export_dir=tmp_path / "saved",
+                           verbose=0)
+    encoder = Encoder.from_dict(run.files["series.json"])
+    assert encoder.series_onehot and encoder.n_features == 1 + len(STORES)
+    _, parts = split_parts(regression.load_series(config.data), config.data, encoder)
+    x, _ = stacked_windows(parts[1:2], "train", config.data)  # south: the second column
+    assert (x[..., 1:] == [0.0, 1.0, 0.0]).all()
+    expected = _in_process(config, run.run_dir)
+    served = run_tensorflow_only(f"""
+        import json, numpy as np, tensorflow as tf
+        sig = tf.saved_model.load({str(run.export)!r}).signatures["serving_default"]
+        cases = json.loads({json.dumps(json.dumps(expected))})
+        print(json.dumps({{name: sig(values=tf.constant(case["values"], tf.float32),
+                                     series=tf.constant([name] * len(case["values"])))[
+                               "forecast"].numpy().tolist() for name, case in cases.items()}}))
+    """)
+    for name, case in expected.items():
+        np.testing.assert_allclose(served[name], case["forecast"], rtol=1e-4, atol=1e-4)
 
 
 def test_predict_and_evaluate_give_a_line_per_series(panel_run, sales_csv, tmp_path, capsys):

@@ -502,6 +502,10 @@ class Encoder:
         series: For several series: name -> ``{"mean", "std"}`` of its
             training rows (then ``mean`` and ``std`` are empty:
             ``for_series`` gives each series' encoder).
+        series_onehot: For several series: the model also reads which series
+            a window is, as a one-hot block after the others.
+        onehot: One series' encoder (``for_series``) with ``series_onehot``:
+            its one-hot row.
     """
 
     target: str
@@ -513,6 +517,8 @@ class Encoder:
     calendar: list[str] = dataclasses.field(default_factory=list)
     series_column: str | None = None
     series: dict[str, dict] = dataclasses.field(default_factory=dict)
+    series_onehot: bool = False
+    onehot: list[float] = dataclasses.field(default_factory=list)
 
     @classmethod
     def fit(cls, series: Series, rows: int, calendar: Sequence[str] = ()) -> "Encoder":
@@ -539,13 +545,18 @@ class Encoder:
 
     @classmethod
     def fit_panel(cls, column: str, series: dict[str, Series], rows: dict[str, int],
-                  calendar: Sequence[str] = ()) -> "Encoder":
+                  calendar: Sequence[str] = (), onehot: bool = False) -> "Encoder":
         """The encoder of several series: each one's statistics from its own
-        first ``rows[name]`` rows, the categories from all of them.
+        first ``rows[name]`` rows, the categories from all of them; with
+        ``onehot``, the model also reads which series a window is.
 
         Raises:
-            UsageError: As ``fit`` does, for the categories of all series together.
+            UsageError: As ``fit`` does, for the categories of all series
+                together, or for more than ``MAX_CATEGORIES`` series with ``onehot``.
         """
+        if onehot and len(series) > MAX_CATEGORIES:
+            raise UsageError(f"--series-onehot takes at most {MAX_CATEGORIES} series, the "
+                             f"data has {len(series)}")
         fitted = {name: cls.fit(one, rows[name], calendar) for name, one in series.items()}
         first = next(iter(fitted.values()))
         categories = {}
@@ -556,7 +567,8 @@ class Encoder:
                                  f"values across the series (at most {MAX_CATEGORIES} "
                                  "categories are allowed)")
         return cls(first.target, first.numeric, [], [], categories, first.freq, list(calendar),
-                   column, {name: {"mean": f.mean, "std": f.std} for name, f in fitted.items()})
+                   column, {name: {"mean": f.mean, "std": f.std} for name, f in fitted.items()},
+                   onehot)
 
     def for_series(self, name: str) -> "Encoder":
         """The encoder of one of several series: its own statistics, the shared rest.
@@ -569,8 +581,10 @@ class Encoder:
             raise UsageError(f"series {name!r} is not one the model was trained on "
                              f"({self.series_column}: {known})")
         stats = self.series[name]
+        onehot = [float(other == name) for other in self.series] if self.series_onehot else []
         return dataclasses.replace(self, mean=list(stats["mean"]), std=list(stats["std"]),
-                                   series_column=None, series={})
+                                   series_column=None, series={}, series_onehot=False,
+                                   onehot=onehot)
 
     @property
     def n_features(self) -> int:
@@ -580,7 +594,8 @@ class Encoder:
     @property
     def n_encoded(self) -> int:
         """Width of what ``encode`` returns: numeric columns and one-hot blocks."""
-        return len(self.numeric) + sum(len(c) for c in self.categories.values())
+        return (len(self.numeric) + sum(len(c) for c in self.categories.values())
+                + len(self.onehot) + (len(self.series) if self.series_onehot else 0))
 
     def encode(self, values: np.ndarray, categories: np.ndarray) -> np.ndarray:
         """Raw ``values [..., len(numeric)]`` and ``categories [..., n_cat]`` ->
@@ -588,6 +603,9 @@ class Encoder:
         parts = [(values - np.float32(self.mean)) / np.float32(self.std)]
         for j, seen in enumerate(self.categories.values()):
             parts.append(categories[..., j:j + 1] == np.array(seen, dtype=str))
+        if self.onehot:  # the series this encoder is for, on every row
+            parts.append(np.broadcast_to(np.float32(self.onehot),
+                                         values.shape[:-1] + (len(self.onehot),)))
         return np.concatenate([p.astype(np.float32) for p in parts], axis=-1)
 
     def scale_target(self, y: np.ndarray) -> np.ndarray:
@@ -604,7 +622,8 @@ class Encoder:
                "std": self.std, "categories": self.categories, "freq": self.freq,
                "calendar": self.calendar}
         if self.series_column:
-            raw.update(series_column=self.series_column, series=self.series)
+            raw.update(series_column=self.series_column, series=self.series,
+                       series_onehot=self.series_onehot)
         return raw
 
     @classmethod
@@ -613,4 +632,4 @@ class Encoder:
         return cls(raw["target"], list(raw["values"]), list(raw["mean"]), list(raw["std"]),
                    {k: list(v) for k, v in raw["categories"].items()}, raw.get("freq"),
                    list(raw.get("calendar", [])), raw.get("series_column"),
-                   dict(raw.get("series", {})))
+                   dict(raw.get("series", {})), bool(raw.get("series_onehot", False)))

@@ -37,6 +37,9 @@ class RegressionData:
     series_column: Optional[str] = option(
         None, "CSV column naming each row's series, for several series in one file (long "
         "format): one model for all, each series normalised by its own training rows")
+    series_onehot: bool = option(
+        False, "with --series-column: the model also reads which series a window is (a "
+        "one-hot block, at most 50 series)")
     date_column: Optional[str] = option(
         None, "CSV column of time stamps (ISO 8601 dates or datetimes, YYYY-MM, or "
         "--date-format): rows are sorted by it, missing steps inserted; never an input")
@@ -123,6 +126,8 @@ class RegressionConfig(TaskConfig):
             raise UsageError("give --date-column or --date-columns, not both")
         if data.date_format and not data.date_column:
             raise UsageError("--date-format needs --date-column")
+        if data.series_onehot and not data.series_column:
+            raise UsageError("--series-onehot needs --series-column")
         if data.freq and not (data.date_column or data.date_columns):
             raise UsageError("--freq needs a time index: --date-column or --date-columns")
         try:

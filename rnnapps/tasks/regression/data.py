@@ -107,7 +107,8 @@ def split_parts(loaded: Series | Panel, data: RegressionData,
         train_rows = {name: split_bounds(len(one), data.val_fraction, data.test_fraction)[0]
                       for name, one in named.items()}
         names = calendar_names(data, next(iter(named.values())))
-        encoder = (Encoder.fit_panel(loaded.column, loaded.series, train_rows, names)
+        encoder = (Encoder.fit_panel(loaded.column, loaded.series, train_rows, names,
+                                     data.series_onehot)
                    if isinstance(loaded, Panel) else Encoder.fit(loaded, train_rows[None], names))
     parts = [Part(name, one, encoder.for_series(name) if name is not None else encoder,
                   starts[name]) for name, one in named.items()]

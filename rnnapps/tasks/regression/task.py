@@ -185,6 +185,8 @@ def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon
         for j, known in enumerate(seen):
             # [batch, window, 1] == [n_categories] -> one-hot [batch, window, n_categories]
             parts.append(tf.cast(tf.equal(categories[..., j:j + 1], known), tf.float32))
+        if encoder.series_onehot:  # [batch, S] -> the same on every row of the window
+            parts.append(tf.tile(tf.one_hot(rows, len(encoder.series))[:, None], [1, window, 1]))
         x = tf.concat(parts, axis=-1)
         if encoder.calendar:
             x = with_calendar(x, times, encoder.calendar)
