@@ -32,6 +32,7 @@ series of very different scales (dew point and temperature in °C, pressure in h
 # Presets tuned for one dataset, used for it when the general name is asked for.
 DATASET_PRESETS = {("pollution-h24", "best"): "best-pollution-24h",
                    ("pollution-h24", "best-intervals"): "best-pollution-24h-intervals",
+                   ("beijing-weather-h24", "best"): "best-several-series",
                    ("sst2", "best"): "best-sst2", ("sst5", "best"): "best-sst5"}
 # Self-training rounds: after the first model, each new one also learns from the
 # unlabelled reviews as labelled by the one before (``--teacher``); the wall time
