@@ -252,8 +252,8 @@ def build_series(cells: dict, times, path: Path, columns: Columns,
     Raises:
         UsageError: As ``load_csv`` says.
     """
-    lines = np.arange(len(times if times is not None else cells[columns.target])) + 2 \
-        if lines is None else lines
+    if lines is None:
+        lines = np.arange(len(cells[columns.target])) + 2
     numbers = {name: _numeric_column(cells[name], name, name == columns.target, categorical,
                                      path, lines) for name in columns.inputs}
     index = None if times is None else time_index(times, columns.time_label, freq, lines)
@@ -301,10 +301,9 @@ def read_columns(path: Path, columns: Columns) -> dict[str, np.ndarray]:
         if name not in header:
             raise UsageError(f"column {name!r} not in {path.name}; its columns are: "
                              f"{', '.join(header)}")
-    parts_as_features = len(time_columns) > 1
-    if len(set(inputs)) < len(inputs) or columns.target in time_columns or any(
-            name in inputs for name in columns.extra) or set(columns.extra) & set(
-            time_columns) or (not parts_as_features and set(time_columns) & set(inputs)):
+    single = time_columns if len(time_columns) == 1 else []  # date parts may be features too
+    used = [*inputs, *single, *columns.extra]
+    if len(set(used)) < len(used) or set(time_columns) & {columns.target, *columns.extra}:
         raise UsageError(f"a column is used twice among target {columns.target!r}, features "
                          f"{columns.features}, date columns {time_columns}"
                          + (f" and series column {columns.extra[0]!r}" if columns.extra
