@@ -85,17 +85,8 @@ class TextGenerator:
                 ``num_samples <= 0``, ``temperature < 0``, ``top_k < 0`` or
                 ``top_p`` outside (0, 1].
         """
-        if not seed_texts:
-            raise UsageError("give at least one seed text")
-        for text in seed_texts:
-            check_generation_args(text, length, temperature, top_k, top_p, num_samples)
-        seed = secrets.randbelow(2 ** 63) if seed is None else seed
-        out = self._graph_generate_batch(
-            tf.constant(seed_texts), tf.constant(length, tf.int32),
-            tf.constant(num_samples, tf.int32), tf.constant(temperature, tf.float32),
-            tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
-            tf.constant(seed, tf.int64))
-        return [[t.decode("utf-8") for t in row] for row in out["texts"].numpy()]
+        return call_generate_batch(self._graph_generate_batch, seed_texts, length,
+                                   num_samples, temperature, top_k, top_p, seed)
 
     # The graph functions below are what the export serves.
     def _initial_state(self, batch_size):
@@ -179,6 +170,35 @@ def _nucleus(logits, top_p):
     before = tf.cumsum(tf.nn.softmax(ordered), axis=-1, exclusive=True)  # mass above each
     cutoff = tf.reduce_min(tf.where(before < top_p, ordered, np.inf), axis=-1, keepdims=True)
     return tf.where(logits < cutoff, -np.inf, logits)
+
+
+def call_generate_batch(function, seed_texts: list[str], length: int, num_samples: int,
+                        temperature: float, top_k: int, top_p: float,
+                        seed: int | None) -> list[list[str]]:
+    """Checks the arguments, then calls a ``generate_batch`` function (in process
+    or an export's) with them as tensors and decodes its texts.
+
+    Args:
+        function: Takes the ``generate_batch`` signature's tensors, in its order.
+        seed_texts, length, num_samples, temperature, top_k, top_p, seed: As
+            ``TextGenerator.generate_batch``; a None seed draws a fresh one.
+
+    Returns:
+        Per seed text, its samples.
+
+    Raises:
+        UsageError: As ``TextGenerator.generate_batch``, before ``function`` is called.
+    """
+    if not seed_texts:
+        raise UsageError("give at least one seed text")
+    for text in seed_texts:
+        check_generation_args(text, length, temperature, top_k, top_p, num_samples)
+    seed = secrets.randbelow(2 ** 63) if seed is None else seed
+    out = function(tf.constant(seed_texts), tf.constant(length, tf.int32),
+                   tf.constant(num_samples, tf.int32), tf.constant(temperature, tf.float32),
+                   tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
+                   tf.constant(seed, tf.int64))
+    return [[t.decode("utf-8") for t in row] for row in out["texts"].numpy()]
 
 
 def check_generation_args(seed_text: str, length: int, temperature: float,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 from pathlib import Path
 
 import tensorflow as tf
@@ -13,7 +12,7 @@ from rnnapps.errors import UsageError
 from rnnapps.export import open_export
 from rnnapps.tasks.textgen.config import TextgenConfig
 from rnnapps.tasks.textgen.data import VOCABULARY, check_lengths, encode, make_lookups, make_windows
-from rnnapps.tasks.textgen.generation import check_generation_args
+from rnnapps.tasks.textgen.generation import call_generate_batch
 
 NAME = "textgen"
 
@@ -47,21 +46,15 @@ def generate_samples(model_dir: str | Path, seed_texts: list[str], length: int,
         UsageError: On bad arguments (checked first) or a directory that is
             not a textgen SavedModel (or one exported before batched generation).
     """
-    if not seed_texts:
-        raise UsageError("give at least one seed text")
-    for text in seed_texts:
-        check_generation_args(text, length, temperature, top_k, top_p, num_samples)
-    loaded = open_export(model_dir, NAME).loaded
-    if not hasattr(loaded, "generate_batch"):
-        raise UsageError(f"{model_dir} was exported without batched generation: export its "
-                         "run again (rnnapps textgen export --run-dir RUN)")
-    seed = secrets.randbelow(2 ** 63) if seed is None else seed
-    out = loaded.generate_batch(
-        tf.constant(seed_texts), tf.constant(length, tf.int32),
-        tf.constant(num_samples, tf.int32), tf.constant(temperature, tf.float32),
-        tf.constant(top_k, tf.int32), tf.constant(top_p, tf.float32),
-        tf.constant(seed, tf.int64))
-    return [[t.decode("utf-8") for t in row] for row in out["texts"].numpy()]
+    def exported(*tensors):  # opened once the arguments are known to be good
+        loaded = open_export(model_dir, NAME).loaded
+        if not hasattr(loaded, "generate_batch"):
+            raise UsageError(f"{model_dir} was exported without batched generation: export "
+                             "its run again (rnnapps textgen export --run-dir RUN)")
+        return loaded.generate_batch(*tensors)
+
+    return call_generate_batch(exported, seed_texts, length, num_samples, temperature, top_k,
+                               top_p, seed)
 
 
 def evaluate(model_dir: str | Path, data: str | Path | None = None,
