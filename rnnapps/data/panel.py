@@ -18,6 +18,7 @@ from rnnapps.data.series import (
     Columns,
     Series,
     build_series,
+    categorical_features,
     parse_index,
     read_columns,
     resolve_csv,
@@ -51,6 +52,11 @@ class Panel:
         return sum(len(one) for one in self.series.values())
 
 
+def by_name(loaded: Series | Panel) -> dict[str | None, Series]:
+    """Every series by name: a panel's, or ``{None: series}`` for one series."""
+    return loaded.series if isinstance(loaded, Panel) else {None: loaded}
+
+
 def load_panel(path: str | Path, series_column: str, columns: Columns,
                categorical: Sequence[str] | None = None, *, date_format: str | None = None,
                freq: str | None = None) -> Panel:
@@ -81,8 +87,7 @@ def load_panel(path: str | Path, series_column: str, columns: Columns,
         raise UsageError(f"series column {series_column!r}: line {line} names no series")
     times = parse_index(cells, columns, date_format)
     if categorical is None:  # one decision for every series, from all the rows
-        probe = build_series(cells, None, path, columns)
-        categorical = list(probe.categorical)
+        categorical = categorical_features(cells, path, columns)
     groups = {name: np.flatnonzero(names == name) for name in dict.fromkeys(names.tolist())}
     series, step = {}, freq
     # The longest series first: the step inferred from it is the likeliest right,

@@ -277,6 +277,19 @@ def build_series(cells: dict, times, path: Path, columns: Columns,
                   str(path), index.freq, index.inserted)
 
 
+def categorical_features(cells: dict, path: Path, columns: Columns) -> list[str]:
+    """The features that are categorical, decided from all their cells as
+    ``build_series`` decides (a feature is numeric when every present cell is
+    a number).
+
+    Raises:
+        UsageError: On a numeric feature with a few stray texts (naming the line).
+    """
+    lines = np.arange(len(cells[columns.target])) + 2
+    return [name for name in columns.features
+            if _numeric_column(cells[name], name, False, None, path, lines) is None]
+
+
 def _on_grid(column: np.ndarray, index: TimeIndex, missing) -> np.ndarray:
     """The column sorted by time, with a ``missing`` cell at each inserted time stamp."""
     out = np.full(len(index.grid), missing, dtype=column.dtype)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnapps.artifacts import ensure_dir, write_json
-from rnnapps.data.panel import Panel
+from rnnapps.data.panel import Panel, by_name
 from rnnapps.data.series import Series, split_bounds
 from rnnapps.errors import UsageError
 from rnnapps.plots import check_plot_path, figure, save
@@ -80,7 +80,7 @@ def backtest(config: RegressionConfig, folds: int, *, run_dir: str | Path | None
         raise UsageError(f"--folds must be >= 2, got {folds}")
     loaded = load_series(config.data)
     data = config.data
-    named = loaded.series if isinstance(loaded, Panel) else {None: loaded}
+    named = by_name(loaded)
     bounds = {}
     for name, series in named.items():
         bounds[name] = fold_bounds(len(series), folds, data.val_fraction, data.test_fraction)

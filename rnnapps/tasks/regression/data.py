@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from rnnapps.data import calendar
-from rnnapps.data.panel import Panel, load_panel
+from rnnapps.data.panel import Panel, by_name, load_panel
 from rnnapps.data.series import (
     Columns,
     Encoder,
@@ -94,7 +94,7 @@ def split_parts(loaded: Series | Panel, data: RegressionData,
         UsageError: If a series is too short for the windows and splits
             (naming it), or is not one the ``encoder`` knows.
     """
-    named = loaded.series if isinstance(loaded, Panel) else {None: loaded}
+    named = by_name(loaded)
     starts = {}
     for name, one in named.items():
         try:

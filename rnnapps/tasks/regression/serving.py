@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from rnnapps.data.panel import Panel
+from rnnapps.data.panel import Panel, by_name
 from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, windows
 from rnnapps.data.timeindex import future_times
 from rnnapps.errors import UsageError
@@ -98,7 +98,7 @@ def _check_series(series: Series, encoder: Encoder) -> None:
 
 def _parts(loaded: Series | Panel, data, encoder: Encoder) -> list[Part]:
     """The series of new data, checked against the model and split as in training."""
-    for one in (loaded.series.values() if isinstance(loaded, Panel) else [loaded]):
+    for one in by_name(loaded).values():
         _check_series(one, encoder)
     return split_parts(loaded, data, encoder)[1]
 
@@ -165,7 +165,7 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
     check_plot_path(plot)
     loaded, config, encoder, _ = _load(model_dir, csv)
     data = load_series(config.data, categorical=list(encoder.categories))
-    named = data.series if isinstance(data, Panel) else {None: data}
+    named = by_name(data)
     for name, series in named.items():
         _check_series(series, encoder)
         if name is not None:
