@@ -115,13 +115,13 @@ def temporary_dir(parent: str | Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def read_model_metadata(model_dir: str | Path, task: str) -> tuple[Path, dict]:
+def read_model_metadata(model_dir: str | Path, task: str | None) -> tuple[Path, dict]:
     """Finds an rnnapps SavedModel of ``task`` and reads its ``config.json``.
 
     Args:
         model_dir: A version directory (``saved_models/<task>/<N>``) or its
             parent, in which case the highest version is used.
-        task: The task the model must belong to.
+        task: The task the model must belong to (None: any task).
 
     Returns:
         The version directory and its config as a dict.
@@ -141,7 +141,9 @@ def read_model_metadata(model_dir: str | Path, task: str) -> tuple[Path, dict]:
         config = read_json(path / "config.json")
     except (OSError, ValueError):
         raise UsageError(f"{path} has no readable config.json: not exported by rnnapps") from None
-    if not isinstance(config, dict) or config.get("task") != task:
+    if not isinstance(config, dict) or not config.get("task") or (
+            task is not None and config["task"] != task):
         found = config.get("task") if isinstance(config, dict) else None
-        raise UsageError(f"{path} holds a {found or 'non-rnnapps'} model, not a {task} model")
+        raise UsageError(f"{path} holds a {found or 'non-rnnapps'} model"
+                         + (f", not a {task} model" if task else ""))
     return path, config

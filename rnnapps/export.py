@@ -83,12 +83,12 @@ def _portable_kernels(resources: Sequence[Any]):
             layer.use_cudnn = value
 
 
-def load_saved_model(model_dir: str | Path, task: str) -> tuple[Any, dict, Path]:
+def load_saved_model(model_dir: str | Path, task: str | None) -> tuple[Any, dict, Path]:
     """Loads an exported model of ``task`` with ``tf.saved_model.load``.
 
     Args:
         model_dir: A version directory or its parent (latest version).
-        task: The task the model must belong to.
+        task: The task the model must belong to (None: any task).
 
     Returns:
         The loaded object, its config dict and the version directory.
@@ -127,7 +127,7 @@ class Predictor:
 _OPEN: dict[tuple[str, float], Predictor] = {}
 
 
-def open_export(model_dir: str | Path, task: str) -> Predictor:
+def open_export(model_dir: str | Path, task: str | None) -> Predictor:
     """Loads an export of ``task`` once; later calls for the same version reuse it.
 
     A SavedModel takes seconds to load, and ``predict`` may be called for
@@ -136,7 +136,7 @@ def open_export(model_dir: str | Path, task: str) -> Predictor:
 
     Args:
         model_dir: A version directory or its parent (latest version).
-        task: The task the model must belong to.
+        task: The task the model must belong to (None: any task).
 
     Raises:
         UsageError: If the directory is not a loadable SavedModel of ``task``.

@@ -33,7 +33,8 @@ CELLS = {
 }
 """Cell name -> a recurrent layer class or a cell class, by import path."""
 
-TOOLS = {"quickstart": "rnnapps.quickstart", "diagnose": "rnnapps.diagnose_commands"}
+TOOLS = {"quickstart": "rnnapps.quickstart", "diagnose": "rnnapps.diagnose_commands",
+         "serve": "rnnapps.serve.commands"}
 """Command name -> module with ``register(subcommands)``, for commands beside the tasks."""
 
 

@@ -210,3 +210,34 @@ def write_tickets(path: str | Path, rows: int = 120, seed: int = 0,
             team = teams[i % len(teams)]
             writer.writerow([i, ticket(team, i // len(teams), rng), team])
     return Path(path)
+
+
+def tiny_configs(folder: str | Path) -> dict:
+    """A config per task that trains in seconds on data written into ``folder``
+    (the sentiment ``sample``, ``write_tickets``, ``write_tiny_corpus`` and a
+    synthetic signal with an 80 % interval): for tests and benchmarks of
+    what happens to an export, not of what it learnt.
+
+    Returns:
+        Task name -> its config.
+    """
+    from rnnapps.tasks.classify.config import ClassifyConfig
+    from rnnapps.tasks.regression.config import RegressionConfig
+    from rnnapps.tasks.sentiment.config import SentimentConfig
+    from rnnapps.tasks.textgen.config import TextgenConfig
+
+    folder = Path(folder)
+    corpus = write_tiny_corpus(folder / "corpus.txt")
+    tickets = write_tickets(folder / "tickets.csv")
+    return {
+        "sentiment": SentimentConfig().replace(data="sample", epochs=1, max_tokens=500,
+                                               seq_length=40, units=8, embedding_dim=8,
+                                               bidirectional=True),
+        "classify": ClassifyConfig().replace(data=str(tickets), text_column="body",
+                                             label_column="team", epochs=1, units=8,
+                                             embedding_dim=8),
+        "textgen": TextgenConfig().replace(corpus=str(corpus), epochs=1, seq_length=20,
+                                           units=16, embedding_dim=8, cell="lstm"),
+        "regression": RegressionConfig().replace(signal_length=300, window=12, epochs=1,
+                                                 cell="gru", units=8, quantiles="0.1,0.5,0.9"),
+    }

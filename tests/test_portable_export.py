@@ -26,11 +26,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from rnnapps import registry
 from rnnapps.export import export_saved_model
-from rnnapps.tasks.classify import ClassifyConfig
-from rnnapps.tasks.regression import RegressionConfig
-from rnnapps.tasks.sentiment import SentimentConfig
-from rnnapps.tasks.textgen import TextgenConfig
-from rnnapps.testing import write_tickets, write_tiny_corpus
+from rnnapps.testing import tiny_configs
 
 # Keras's TensorFlow RNN module (the package re-exports its ``rnn`` function
 # under the same name, so it is imported by its full name).
@@ -77,26 +73,9 @@ def test_a_gpu_trace_puts_cudnn_ops_in_the_graph_and_the_export_keeps_none(gpu_t
         layer, "use_cudnn")} == {"auto"}  # restored: training keeps cuDNN
 
 
-def _tiny_configs(tmp_path: Path) -> dict:
-    corpus = write_tiny_corpus(tmp_path / "corpus.txt")
-    tickets = write_tickets(tmp_path / "tickets.csv")
-    return {
-        "sentiment": SentimentConfig().replace(data="sample", epochs=1, max_tokens=500,
-                                               seq_length=40, units=8, embedding_dim=8,
-                                               bidirectional=True),
-        "classify": ClassifyConfig().replace(data=str(tickets), text_column="body",
-                                             label_column="team", epochs=1, units=8,
-                                             embedding_dim=8),
-        "textgen": TextgenConfig().replace(corpus=str(corpus), epochs=1, seq_length=20,
-                                           units=16, embedding_dim=8, cell="lstm"),
-        "regression": RegressionConfig().replace(signal_length=300, window=12, epochs=1,
-                                                 cell="gru", units=8),
-    }
-
-
 @pytest.mark.parametrize("task", ["sentiment", "classify", "textgen", "regression"])
 def test_every_task_exports_portable_kernels_when_a_gpu_traces_it(task, tmp_path, monkeypatch):
-    config = _tiny_configs(tmp_path)[task]
+    config = tiny_configs(tmp_path)[task]
     runner = registry.get_task(task)
     run = runner.train(config, run_dir=tmp_path / "run", export_dir=None, verbose=0)
     monkeypatch.setattr(tf_rnn, "_is_gpu_available", lambda: True)  # export only
@@ -108,7 +87,7 @@ def test_every_task_exports_portable_kernels_when_a_gpu_traces_it(task, tmp_path
 
 @pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="needs a GPU")
 def test_a_model_trained_on_a_gpu_serves_on_a_cpu(tmp_path):
-    config = _tiny_configs(tmp_path)["sentiment"]
+    config = tiny_configs(tmp_path)["sentiment"]
     runner = registry.get_task("sentiment")
     run = runner.train(config, run_dir=tmp_path / "run", export_dir=tmp_path / "saved",
                        verbose=0)

@@ -46,6 +46,13 @@ def classes(export: Predictor) -> list[str]:
     return export.file(CLASSES)["classes"]
 
 
+def page_info(export: Predictor) -> dict:
+    """What ``rnnapps serve``'s page shows of a classify export: a text box, and
+    the ``probabilities`` of the ``classify`` signature by class."""
+    return {"kind": "classify", "classes": classes(export), "signature": "classify",
+            "probabilities": "probabilities"}
+
+
 def predict(model_dir: str | Path, texts: Sequence[str], top_k: int = 1,
             batch_size: int = 256) -> list[dict]:
     """Classifies texts with an exported model.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ from rnnapps.data.panel import Panel, by_name
 from rnnapps.data.series import SYNTHETIC_TARGET, Encoder, Series, windows
 from rnnapps.data.timeindex import future_times
 from rnnapps.errors import UsageError
-from rnnapps.export import open_export
+from rnnapps.export import Predictor, open_export
 from rnnapps.plots import check_plot_path, figure, save
 from rnnapps.tasks.regression.baselines import (  # noqa: F401 (the CLI prints scores_table)
     LinearBaseline,
@@ -143,7 +146,7 @@ def evaluate(model_dir: str | Path, csv: str | Path | None = None, season: int |
 
 
 def predict(model_dir: str | Path, csv: str | Path | None = None,
-            plot: str | Path | None = None) -> dict:
+            plot: str | Path | None = None, history: bool = False) -> dict:
     """Forecasts the ``horizon`` steps after the last row of a CSV (of each series in it).
 
     Args:
@@ -152,11 +155,14 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
             (after sorting by the date column and filling gaps) are read.
             Default: the training data.
         plot: Draw the window and the forecast into this file (of the first series).
+        history: Also return the window the forecast reads.
 
     Returns:
         ``{"target", "forecast": [horizon floats], "times": [horizon labels]}``,
-        and for a quantile model ``"quantiles": {level: [horizon floats]}``.
-        For a model of several series: ``{"target", "series": {name: that}}``.
+        for a quantile model ``"quantiles": {level: [horizon floats]}``, and
+        with ``history`` ``"history": {"times", "values"}`` (the target's last
+        ``window`` rows). For a model of several series: ``{"target",
+        "series": {name: that}}``.
 
     Raises:
         UsageError: On a bad model directory, too few rows, a series the model
@@ -170,7 +176,7 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
         _check_series(series, encoder)
         if name is not None:
             encoder.for_series(name)  # raises for a series the model does not know
-    results = {name: _forecast_after(loaded, config, encoder, series, name)
+    results = {name: _forecast_after(loaded, config, encoder, series, name, history)
                for name, series in named.items()}
     name, first = next(iter(results.items()))
     result = first if name is None else {"target": first["target"], "series": results}
@@ -180,8 +186,51 @@ def predict(model_dir: str | Path, csv: str | Path | None = None,
     return result
 
 
+def predict_text(model_dir: str | Path, text: str) -> dict:
+    """``predict`` on rows given as text, with the history (``rnnapps serve``'s page).
+
+    Args:
+        model_dir: ``saved_models/regression/<N>`` (or its parent: latest).
+        text: CSV text with a header row of the model's columns, or, for a
+            model that reads the target alone, its recent values as numbers
+            (separated by new lines, commas, semicolons or spaces).
+
+    Raises:
+        UsageError: As ``predict``, with "the given data" for the file.
+    """
+    tokens = re.split(r"[\s,;]+", text.strip())
+    if not text.strip():
+        raise UsageError("no rows given")
+    with contextlib.suppress(ValueError):
+        numbers = [float(token) for token in tokens]
+        target = Encoder.from_dict(open_export(model_dir, NAME).file(SERIES)).target
+        text = "\n".join([target, *map(repr, numbers)]) + "\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.csv"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return predict(model_dir, path, history=True)
+        except UsageError as err:
+            raise UsageError(str(err).replace(str(path), "the given data")) from None
+
+
+def page_info(export: Predictor) -> dict:
+    """What ``rnnapps serve``'s page shows of a forecasting export: the columns
+    its rows need (the target first), the window, horizon and quantile levels."""
+    config = RegressionConfig.from_dict(export.config)
+    d = config.data
+    encoder = Encoder.from_dict(export.file(SERIES))
+    dates = [c for c in [d.date_column, *(d.date_columns or "").split(",")] if c]
+    columns = [*encoder.numeric, *encoder.categories, *dates]
+    if encoder.series_column:
+        columns.append(encoder.series_column)
+    return {"kind": "forecast", "target": encoder.target, "columns": columns,
+            "window": d.window, "horizon": d.horizon,
+            "quantiles": list(quantile_levels(config.train.quantiles))}
+
+
 def _forecast_after(loaded, config: RegressionConfig, encoder: Encoder, series: Series,
-                    name: str | None) -> dict:
+                    name: str | None, history: bool = False) -> dict:
     """One series' forecast of the steps after its last row (``predict``'s result)."""
     window = config.data.window
     if len(series) < window:
@@ -201,6 +250,10 @@ def _forecast_after(loaded, config: RegressionConfig, encoder: Encoder, series: 
     if levels:
         result["quantiles"] = {f"{q:g}": served["quantiles"][0, :, i].tolist()
                                for i, q in enumerate(levels)}
+    if history:
+        past = (series.times[-window:].astype("datetime64[s]").astype(str).tolist()
+                if series.times is not None else [f"t-{k}" for k in range(window - 1, -1, -1)])
+        result["history"] = {"times": past, "values": values[-window:, 0].tolist()}
     return result
 
 

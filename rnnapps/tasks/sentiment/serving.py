@@ -9,10 +9,17 @@ import numpy as np
 
 from rnnapps.data.imdb import load_imdb
 from rnnapps.errors import UsageError
-from rnnapps.export import open_export
+from rnnapps.export import Predictor, open_export
 from rnnapps.tasks.classify.serving import batched
 
 NAME = "sentiment"
+
+
+def page_info(export: Predictor) -> dict:
+    """What ``rnnapps serve``'s page shows of a sentiment export: a text box, and
+    the ``probability`` (of positive) of the ``classify`` signature."""
+    return {"kind": "classify", "classes": ["negative", "positive"], "signature": "classify",
+            "probability": "probability"}
 
 
 def predict(model_dir: str | Path, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:

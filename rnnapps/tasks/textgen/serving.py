@@ -9,12 +9,19 @@ import tensorflow as tf
 
 from rnnapps.data.text import load_text
 from rnnapps.errors import UsageError
-from rnnapps.export import open_export
+from rnnapps.export import Predictor, open_export
 from rnnapps.tasks.textgen.config import TextgenConfig
 from rnnapps.tasks.textgen.data import VOCABULARY, check_lengths, encode, make_lookups, make_windows
 from rnnapps.tasks.textgen.generation import call_generate_batch
 
 NAME = "textgen"
+
+
+def page_info(export: Predictor) -> dict:
+    """What ``rnnapps serve``'s page shows of a textgen export: a seed box and the
+    sampling options, sent to the ``generate_batch`` signature."""
+    return {"kind": "generate", "signature": "generate_batch",
+            "characters": len(export.file(VOCABULARY))}
 
 
 def generate(model_dir: str | Path, seed_text: str, length: int, temperature: float = 1.0,
