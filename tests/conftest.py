@@ -24,6 +24,12 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--screenshots", metavar="DIR", default=None,
+                     help="save the serve page tests' screenshots into DIR")
+
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 POSITIVE = ["a wonderful moving film", "brilliant acting and a superb story",
@@ -81,3 +87,17 @@ def no_network(monkeypatch) -> str:
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     return url
+
+
+@pytest.fixture(scope="session")
+def served_exports(tmp_path_factory) -> dict[str, Path]:
+    """One tiny export per task (``rnnapps.testing.tiny_configs``), for the
+    server's tests: task name -> the base directory of its versions."""
+    from rnnapps import registry
+    from rnnapps.testing import tiny_configs
+
+    root = tmp_path_factory.mktemp("served")
+    for task, config in tiny_configs(root).items():
+        registry.get_task(task).train(config, run_dir=root / "runs" / task,
+                                      export_dir=root / "models", verbose=0)
+    return {task: root / "models" / task for task in registry.TASKS}

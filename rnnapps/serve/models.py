@@ -75,43 +75,41 @@ class ServedModel:
         self.pinned = (path / "saved_model.pb").exists()
         self.base = path.parent if self.pinned else path
         self.failed: dict[int, str] = {}  # newer versions that did not load, and why
-        self.current = load_version(path if self.pinned else self._newest_dir(required=True))
+        if not self.pinned and not self._versions():
+            raise UsageError(f"model {name}: {path} holds no version directory (1/, 2/, ... "
+                             "as rnnapps exports write them)")
+        self.current = load_version(path if self.pinned
+                                    else self.base / str(self._versions()[-1]))
 
-    def _newest_dir(self, required: bool = False) -> Path | None:
-        numbers = versions(self.base) if self.base.is_dir() else []
-        if not numbers:
-            if required:
-                raise UsageError(f"model {self.name}: {self.base} holds no version directory "
-                                 "(1/, 2/, ... as rnnapps exports write them)")
-            return None
-        return self.base / str(numbers[-1])
+    def _versions(self) -> list[int]:
+        return versions(self.base) if self.base.is_dir() else []  # a base may be removed
 
     def refresh(self) -> bool:
-        """Loads a newer version if one appeared, then serves it.
+        """Serves the newest version above the served one that loads, if any.
+
+        A version that fails to load is reported by ``status`` and not tried
+        again; an older one keeps serving.
 
         Returns:
             True if the served version changed.
         """
-        newest = None if self.pinned else self._newest_dir()
-        if newest is None or int(newest.name) <= self.current.number:
-            return False
-        number = int(newest.name)
-        if number in self.failed:
-            return False
-        try:
-            loaded = load_version(newest)
-        except (UsageError, OSError, ValueError, tf.errors.OpError) as err:
-            self.failed[number] = str(err)
-            LOG.warning("model %s: version %d not loaded: %s", self.name, number, err)
-            return False
-        if loaded.task != self.current.task:
-            self.failed[number] = (f"version {number} is a {loaded.task} model; "
-                                   f"{self.name} serves {self.current.task} models")
-            LOG.warning("model %s: %s", self.name, self.failed[number])
-            return False
-        self.current = loaded  # one reference swap: requests under way keep the old one
-        LOG.info("model %s: now serving version %d", self.name, number)
-        return True
+        newer = [] if self.pinned else [n for n in self._versions()
+                                         if n > self.current.number and n not in self.failed]
+        for number in reversed(newer):
+            try:
+                loaded = load_version(self.base / str(number))
+            except (UsageError, OSError, ValueError, tf.errors.OpError) as err:
+                self.failed[number] = str(err)
+            else:
+                if loaded.task == self.current.task:
+                    self.current = loaded  # one reference swap: requests under way keep theirs
+                    LOG.info("model %s: now serving version %d", self.name, number)
+                    return True
+                self.failed[number] = (f"version {number} is a {loaded.task} model; "
+                                       f"{self.name} serves {self.current.task} models")
+            LOG.warning("model %s: version %d not served: %s", self.name, number,
+                        self.failed[number])
+        return False
 
     def version(self, number: int | None = None) -> Version:
         """The served version, checked against the one a request names.

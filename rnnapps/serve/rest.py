@@ -113,7 +113,8 @@ def _columns_of_rows(instances: Any, specs: dict) -> dict[str, list]:
     if scalars:
         raise RestError(f"input {scalars[0]!r} is a scalar, which the row format cannot send: "
                         'send this signature its "inputs" (columnar format)')
-    if len(specs) == 1 and not all(isinstance(item, dict) for item in instances):
+    if len(specs) == 1 and not all(isinstance(item, dict) and not _is_b64(item)
+                                   for item in instances):
         return {next(iter(specs)): instances}
     for i, item in enumerate(instances):
         if not isinstance(item, dict):
@@ -173,12 +174,16 @@ def _decode_strings(value: Any) -> Any:
         return [_decode_strings(v) for v in value]
     if isinstance(value, str):
         return value.encode("utf-8")
-    if isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str):
+    if _is_b64(value):
         try:
             return base64.b64decode(value["b64"], validate=True)
         except binascii.Error:
             raise RestError("a b64 value is not valid base64") from None
     return value  # a number or null: the dtype check names the input
+
+
+def _is_b64(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str)
 
 
 def _check_generation(tensors: dict[str, tf.Tensor], max_chars: int) -> None:
@@ -208,7 +213,8 @@ def respond(request: Request) -> dict:
         outputs = request.signature(**request.tensors)
     except (tf.errors.InvalidArgumentError, ValueError, TypeError) as err:
         raise RestError(f"the model rejected the inputs: {first_line(err)}") from None
-    values = {key: _json_value(key, tensor.numpy()) for key, tensor in outputs.items()}
+    values = {key: _json_value(key, np.asarray(tensor.numpy()))
+              for key, tensor in outputs.items()}
     if not request.rows:
         return {"outputs": next(iter(values.values())) if len(values) == 1 else values}
     if len(values) == 1:
