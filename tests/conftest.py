@@ -90,14 +90,17 @@ def no_network(monkeypatch) -> str:
 
 
 @pytest.fixture(scope="session")
-def served_exports(tmp_path_factory) -> dict[str, Path]:
+def served_exports(tmp_path_factory, pytestconfig) -> dict[str, Path]:
     """One tiny export per task (``rnnapps.testing.tiny_configs``), for the
-    server's tests: task name -> the base directory of its versions."""
+    server's tests: task name -> the base directory of its versions. With
+    ``--screenshots`` they train for 15 epochs, so the pictures show answers."""
     from rnnapps import registry
     from rnnapps.testing import tiny_configs
 
     root = tmp_path_factory.mktemp("served")
+    epochs = 15 if pytestconfig.getoption("--screenshots") else 1
     for task, config in tiny_configs(root).items():
-        registry.get_task(task).train(config, run_dir=root / "runs" / task,
+        registry.get_task(task).train(config.replace(epochs=epochs),
+                                      run_dir=root / "runs" / task,
                                       export_dir=root / "models", verbose=0)
     return {task: root / "models" / task for task in registry.TASKS}

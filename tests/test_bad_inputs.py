@@ -192,6 +192,19 @@ CATALOGUE = [
      "objective must be a validation metric"),
     ("unknown-diagnose-cell", "diagnose gradients --cells simple_rnn,foo", "unknown cell 'foo'"),
     ("zero-length-diagnose", "diagnose gradients --length 0", "must be positive"),
+    # ---- serve
+    ("serve-model-without-name", "serve --model {empty_dir}", "--model takes NAME=DIR"),
+    ("serve-model-twice", "serve --model a={empty_dir} --model a={empty_dir}",
+     "--model a is given twice"),
+    ("serve-zero-batch", "serve --model a={empty_dir} --max-batch 0",
+     "--max-batch must be positive, got 0"),
+    ("serve-bad-address", "serve --model a={empty_dir} --host 999.0.0.1",
+     "cannot listen on 999.0.0.1:8501"),
+    ("serve-model-missing", "serve --model a={dir}/nothing --port 0",
+     "model a: directory not found"),
+    ("serve-no-versions", "serve --model a={empty_dir} --port 0",
+     "holds no version directory"),
+    ("serve-corrupt-model", "serve --model a={corrupt_model} --port 0", "cannot load SavedModel"),
 ]
 
 

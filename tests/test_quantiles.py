@@ -14,7 +14,7 @@ from rnnapps.errors import UsageError
 from rnnapps.tasks import regression
 from rnnapps.tasks.regression import RegressionConfig
 from rnnapps.tasks.regression.config import median_index, quantile_levels
-from rnnapps.tasks.regression.model import PinballLoss
+from rnnapps.tasks.regression.model import PinballLoss, rearranged
 from rnnapps.tasks.regression.serving import evaluate, predict
 
 LEVELS = "0.1,0.5,0.9"
@@ -53,6 +53,12 @@ def quantile_run(tmp_path_factory):
     result = regression.train(config, run_dir=root / "run", export_dir=root / "saved",
                               verbose=0).summary()
     return config, result
+
+
+def test_crossed_quantiles_are_rearranged_into_order():
+    crossed = np.array([[[0.8, 0.5, -0.1], [1.0, 2.0, 3.0]]], np.float32)
+    np.testing.assert_allclose(np.asarray(rearranged(crossed)),
+                                  [[[-0.1, 0.5, 0.8], [1.0, 2.0, 3.0]]])
 
 
 def test_a_quantile_model_covers_about_its_nominal_share(quantile_run):

@@ -2,8 +2,10 @@
 127.0.0.1, the page in headless Chromium (Debian's ``chromium`` and
 ``chromium-driver``, which ``.ci/run`` installs), and a bounded load.
 
-``scripts/serve_screenshots.py`` runs the page tests with ``--screenshots
-docs/images`` to refresh the screenshots in docs/serve.md.
+The screenshots in docs/serve.md come from these tests, on models trained
+longer (15 epochs)::
+
+    .venv/bin/python -m pytest tests/test_serve_page.py -n 0 --screenshots docs/images
 """
 
 from __future__ import annotations

@@ -74,19 +74,19 @@ def run(args) -> None:
     except ImportError:
         raise UsageError("rnnapps serve needs the serve extra: "
                          "pip install 'rnnapps[serve]'") from None
-    sock = _listen(args.host, args.port)
-    app_module = cli.load("rnnapps.serve.app")
-    store = app_module.ModelStore(paths, args.poll_seconds)
-    limits = app_module.rest.Limits(args.max_request_bytes, args.max_batch,
-                                    args.max_generated_chars)
-    host, port = sock.getsockname()[:2]
-    for name, model in store.models.items():
-        print(f"{name}: {model.current.task} model, version {model.current.number}, "
-              f"from {model.base}")
-    print(f"serving on http://{host}:{port}/ (page) and http://{host}:{port}/v1/models/NAME",
-          flush=True)
-    config = uvicorn.Config(app_module.make_app(store, limits), log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    with _listen(args.host, args.port) as sock:
+        app_module = cli.load("rnnapps.serve.app")
+        store = app_module.ModelStore(paths, args.poll_seconds)
+        limits = app_module.rest.Limits(args.max_request_bytes, args.max_batch,
+                                        args.max_generated_chars)
+        for name, model in store.models.items():
+            print(f"{name}: {model.current.task} model, version {model.current.number}, "
+                  f"from {model.base}")
+        host, port = sock.getsockname()[:2]
+        url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        print(f"serving on {url}/ (page) and {url}/v1/models/NAME", flush=True)
+        config = uvicorn.Config(app_module.make_app(store, limits), log_level="warning")
+        uvicorn.Server(config).run(sockets=[sock])
 
 
 def _listen(host: str, port: int) -> socket.socket:

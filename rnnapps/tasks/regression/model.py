@@ -70,7 +70,21 @@ class PinballLoss(keras.losses.Loss):
 
 def forecast_with(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Runs ``model`` on encoded windows in batches; returns normalised forecasts
-    (``[n, horizon]``, or ``[n, horizon, Q]`` with quantiles)."""
+    (``[n, horizon]``, or ``[n, horizon, Q]`` with quantiles, ``rearranged``)."""
     out = [model(x[i:i + batch_size], training=False).numpy()
            for i in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, *model.output_shape[1:]), np.float32)
+    out = np.concatenate(out) if out else np.zeros((0, *model.output_shape[1:]), np.float32)
+    return ops.convert_to_numpy(rearranged(out)) if out.ndim == 3 else out
+
+
+def rearranged(quantiles):
+    """Quantile forecasts ``[..., Q]`` sorted along their levels.
+
+    Each level has its own output, so an undertrained or extrapolating model
+    can cross them (its 0.1 forecast above its 0.9 one). Sorting is the
+    monotone rearrangement of Chernozhukov, Fernandez-Val and Galichon (2010):
+    every interval becomes proper, and the sorted forecasts are never further
+    from the true quantiles than the crossed ones. ``keras.ops``, so that
+    evaluation in process and the exported graph share it.
+    """
+    return ops.sort(quantiles, axis=-1)

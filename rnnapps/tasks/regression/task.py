@@ -31,7 +31,12 @@ from rnnapps.tasks.regression.data import (
     stacked_windows,
     with_calendar,
 )
-from rnnapps.tasks.regression.model import build_model, forecast_with, loss_and_metrics
+from rnnapps.tasks.regression.model import (
+    build_model,
+    forecast_with,
+    loss_and_metrics,
+    rearranged,
+)
 from rnnapps.training import Epochs
 
 
@@ -194,7 +199,7 @@ def _serving_function(model: keras.Model, encoder: Encoder, window: int, horizon
         scale, shift = row_std[..., :1], row_mean[..., :1]  # [batch, 1, 1]
         if not levels:
             return {"forecast": out * scale[..., 0] + shift[..., 0]}
-        out = out * scale + shift
+        out = rearranged(out * scale + shift)
         return {"forecast": out[..., median_index(levels)], "quantiles": out}
 
     return tf.function(run, input_signature=specs)
