@@ -93,14 +93,17 @@ def no_network(monkeypatch) -> str:
 def served_exports(tmp_path_factory, pytestconfig) -> dict[str, Path]:
     """One tiny export per task (``rnnapps.testing.tiny_configs``), for the
     server's tests: task name -> the base directory of its versions. With
-    ``--screenshots`` they train for 15 epochs, so the pictures show answers."""
+    ``--screenshots`` they train for 40 epochs at a learning rate of 0.01,
+    keeping the epoch of the best validation loss (not the first of the
+    best accuracy), so that the pictures show confident answers."""
     from rnnapps import registry
     from rnnapps.testing import tiny_configs
 
     root = tmp_path_factory.mktemp("served")
-    epochs = 15 if pytestconfig.getoption("--screenshots") else 1
+    longer = {"epochs": 40, "patience": 40, "learning_rate": 0.01, "monitor": "val_loss"
+              } if pytestconfig.getoption("--screenshots") else {}
     for task, config in tiny_configs(root).items():
-        registry.get_task(task).train(config.replace(epochs=epochs),
+        registry.get_task(task).train(config.replace(**longer),
                                       run_dir=root / "runs" / task,
                                       export_dir=root / "models", verbose=0)
     return {task: root / "models" / task for task in registry.TASKS}

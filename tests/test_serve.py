@@ -28,6 +28,7 @@ from rnnapps.export import open_export  # noqa: E402
 from rnnapps.serve.app import make_app  # noqa: E402
 from rnnapps.serve.models import ModelStore  # noqa: E402
 from rnnapps.serve.rest import Limits  # noqa: E402
+from rnnapps.tasks.regression import RegressionConfig  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("serve")  # one worker trains the exports once
 DOC = Path(__file__).resolve().parents[1] / "docs" / "serve.md"
@@ -134,6 +135,37 @@ def test_the_page_api_describes_each_model_and_forecasts_pasted_rows(client):
     assert as_csv["forecast"] == answer["forecast"]
 
 
+def test_a_model_of_several_series_forecasts_each_by_name(tmp_path):
+    from rnnapps import registry
+    from rnnapps.testing import STORES, write_store_sales
+
+    sales = write_store_sales(tmp_path / "sales.csv", days=120)
+    config = RegressionConfig().replace(csv=str(sales), target="sales", features="promo",
+                                        date_column="date", series_column="store", window=14,
+                                        epochs=1, units=8, calendar="dayofweek")
+    registry.get_task("regression").train(config, run_dir=tmp_path / "run",
+                                           export_dir=tmp_path / "models", verbose=0)
+    store = ModelStore({"stores": tmp_path / "models" / "regression"})
+    with TestClient(make_app(store, poll=False)) as http:
+        info = http.get("/ui/models").json()["models"][0]
+        assert info["columns"] == ["sales", "promo", "date", "store"]
+        lines = sales.read_text().splitlines()
+        recent = "\n".join(lines[:1] + lines[-60:])  # the header and 20 days of each store
+        answer = http.post("/ui/models/stores:forecast", json={"csv": recent}).json()
+        assert set(answer["series"]) == set(STORES)
+        south = answer["series"]["south"]
+        assert len(south["history"]["values"]) == 14 and south["times"][0] > \
+            south["history"]["times"][-1]
+        assert 2_000 < south["forecast"][0] < 6_000  # in the store's own units
+        inputs = {"values": [[[4_000.0, 0.0]] * 14], "series": ["south"],
+                  "times": [list(range(0, 15 * 86_400, 86_400))]}
+        served = http.post("/v1/models/stores:predict", json={"inputs": inputs}).json()
+        assert len(served["outputs"][0]) == 1
+        unknown = http.post("/v1/models/stores:predict",
+                            json={"inputs": {**inputs, "series": ["east"]}})
+        assert unknown.status_code == 400 and "rejected the inputs" in unknown.json()["error"]
+
+
 def test_a_new_version_serves_without_a_restart_and_a_broken_one_is_reported(
         served_exports, tmp_path):
     base = tmp_path / "classify"
@@ -173,6 +205,11 @@ BAD_REQUESTS = [
     ("wrong-signature", "POST", "/v1/models/tickets:predict",
      {"signature_name": "predict", "instances": ["a"]}, 400,
      "'predict' not found in signature def; this model has: classify, serving_default"),
+    ("signature-name-not-a-string", "POST", "/v1/models/tickets:predict",
+     {"signature_name": ["classify"], "instances": ["a"]}, 400,
+     "['classify'] not found in signature def"),
+    ("too-deeply-nested", "POST", "/v1/models/tickets:predict",
+     b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "the body is not JSON"),
     ("number-for-a-string", "POST", "/v1/models/tickets:predict", {"instances": [42]}, 400,
      "input 'texts' must hold strings"),
     ("nested-texts", "POST", "/v1/models/tickets:predict", {"instances": [["a", "b"]]}, 400,

@@ -3,7 +3,7 @@
 ``chromium-driver``, which ``.ci/run`` installs), and a bounded load.
 
 The screenshots in docs/serve.md come from these tests, on models trained
-longer (15 epochs)::
+longer (40 epochs, at a learning rate of 0.01)::
 
     .venv/bin/python -m pytest tests/test_serve_page.py -n 0 --screenshots docs/images
 """
@@ -99,11 +99,13 @@ def typed(field: str, text: str):
     return fill
 
 
-@pytest.mark.parametrize("name", ["tickets", "reviews"])
-def test_a_text_page_shows_the_label_and_every_class(server, browser, name, request, tmp_path):
+@pytest.mark.parametrize("name, text", [("tickets", "my printer is on fire"),
+                                        ("reviews", "A moving, beautifully shot film.")])
+def test_a_text_page_shows_the_label_and_every_class(server, browser, name, text, request,
+                                                     tmp_path):
     from selenium.webdriver.common.by import By
 
-    section = submit(browser, server[0], name, typed("text", "my printer is on fire"))
+    section = submit(browser, server[0], name, typed("text", text))
     assert section.get_attribute("data-state") == "done"
     rows = section.find_elements(By.CSS_SELECTOR, ".classes tbody tr")
     classes = [r.find_element(By.TAG_NAME, "td").text for r in rows]

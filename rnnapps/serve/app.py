@@ -58,47 +58,6 @@ def make_app(store: ModelStore, limits: rest.Limits = rest.Limits(), poll: bool 
     Returns:
         A Starlette application (run it with uvicorn).
     """
-    def version_of(request: Request) -> tuple[ServedModel, Version]:
-        model = store.get(request.path_params["name"])
-        return model, model.version(_number(request))
-
-    async def predict(request: Request) -> JSON:
-        _, version = version_of(request)
-        body = await _body(request, limits.max_request_bytes)
-        answer = await run_in_threadpool(
-            lambda: rest.respond(rest.parse(body, version.signatures, limits)))
-        return JSON(answer)
-
-    async def status(request: Request) -> JSON:
-        if request.path_params["name"].endswith(":predict"):
-            raise rest.RestError("predict takes POST, with a JSON body", status=405)
-        return JSON(store.get(request.path_params["name"]).status(_number(request)))
-
-    async def metadata(request: Request) -> JSON:
-        model, version = version_of(request)
-        return JSON(model.metadata(version.number))
-
-    async def health(request: Request) -> JSON:
-        return JSON({"status": "ok", "models": {
-            name: model.current.number for name, model in store.models.items()}})
-
-    async def models(request: Request) -> JSON:
-        return JSON({"models": [_describe(name, model.current)
-                                for name, model in store.models.items()]})
-
-    async def forecast(request: Request) -> JSON:
-        _, version = version_of(request)
-        if version.task != "regression":
-            raise rest.RestError(f"{request.path_params['name']} is a {version.task} model, "
-                                 "not a forecasting one")
-        body = await _body(request, limits.max_request_bytes)
-        text = _field(body, "csv")
-        serving = importlib.import_module(registry.TASKS["regression"] + ".serving")
-        try:
-            return JSON(await run_in_threadpool(serving.predict_text, version.export.path, text))
-        except UsageError as err:
-            raise rest.RestError(str(err)) from None
-
     @contextlib.asynccontextmanager
     async def lifespan(app):
         if poll:
@@ -110,21 +69,85 @@ def make_app(store: ModelStore, limits: rest.Limits = rest.Limits(), poll: bool 
     model = "/v1/models/{name}"
     version = model + "/versions/{version}"
     routes = [
-        Route(model + ":predict", predict, methods=["POST"]),
-        Route(version + ":predict", predict, methods=["POST"]),
-        Route(model, status, methods=["GET"]),
-        Route(version, status, methods=["GET"]),
-        Route(model + "/metadata", metadata, methods=["GET"]),
-        Route(version + "/metadata", metadata, methods=["GET"]),
-        Route("/healthz", health, methods=["GET"]),
+        Route(model + ":predict", _predict, methods=["POST"]),
+        Route(version + ":predict", _predict, methods=["POST"]),
+        Route(model, _status, methods=["GET"]),
+        Route(version, _status, methods=["GET"]),
+        Route(model + "/metadata", _metadata, methods=["GET"]),
+        Route(version + "/metadata", _metadata, methods=["GET"]),
+        Route("/healthz", _health, methods=["GET"]),
         Route("/", lambda request: FileResponse(STATIC / "index.html"), methods=["GET"]),
-        Route("/ui/models", models, methods=["GET"]),
-        Route("/ui/models/{name}:forecast", forecast, methods=["POST"]),
+        Route("/ui/models", _models, methods=["GET"]),
+        Route("/ui/models/{name}:forecast", _forecast, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {rest.RestError: _error, NotFound: _error, HTTPException: _error,
                 Exception: _error}
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app.state.store, app.state.limits = store, limits
+    return app
+
+
+# ------------------------------------------------------------ the routes
+async def _predict(request: Request) -> JSON:
+    _, version = _version(request)
+    limits = request.app.state.limits
+    body = await _body(request, limits.max_request_bytes)
+    return JSON(await run_in_threadpool(
+        lambda: rest.respond(rest.parse(body, version.signatures, limits))))
+
+
+async def _status(request: Request) -> JSON:
+    name = request.path_params["name"]
+    if name.endswith(":predict"):
+        raise rest.RestError("predict takes POST, with a JSON body", status=405)
+    return JSON(request.app.state.store.get(name).status(_number(request)))
+
+
+async def _metadata(request: Request) -> JSON:
+    model, version = _version(request)
+    return JSON(model.metadata(version.number))
+
+
+async def _health(request: Request) -> JSON:
+    return JSON({"status": "ok", "models": {
+        name: model.current.number for name, model in request.app.state.store.models.items()}})
+
+
+async def _models(request: Request) -> JSON:
+    """What the page shows of each model: its task's ``page_info`` and its signatures."""
+    described = []
+    for name, model in request.app.state.store.models.items():
+        version = model.current
+        described.append({"name": name, "task": version.task, "version": version.number,
+                          "signatures": sorted(version.signatures),
+                          **_serving(version.task).page_info(version.export)})
+    return JSON({"models": described})
+
+
+async def _forecast(request: Request) -> JSON:
+    """The forecast after rows given as text, by the task's ``predict_text``."""
+    _, version = _version(request)
+    serving = _serving(version.task)
+    if not hasattr(serving, "predict_text"):
+        raise rest.RestError(f"{request.path_params['name']} is a {version.task} model, "
+                             "not a forecasting one")
+    text = _field(await _body(request, request.app.state.limits.max_request_bytes), "csv")
+    try:
+        return JSON(await run_in_threadpool(serving.predict_text, version.export.path, text))
+    except UsageError as err:
+        raise rest.RestError(str(err)) from None
+
+
+def _serving(task: str):
+    """A task's ``serving`` module (imported on first use)."""
+    return importlib.import_module(registry.TASKS[task] + ".serving")
+
+
+def _version(request: Request) -> tuple[ServedModel, Version]:
+    """The model the URL names and its served version (checked against the URL's)."""
+    model = request.app.state.store.get(request.path_params["name"])
+    return model, model.version(_number(request))
 
 
 def _number(request: Request) -> int | None:
@@ -175,10 +198,3 @@ def _field(body: bytes, key: str) -> str:
     if not isinstance(value, str):
         raise rest.RestError(f'the body must be a JSON object with a string "{key}"')
     return value
-
-
-def _describe(name: str, version: Version) -> dict:
-    """What the page shows of one model: its task's ``page_info`` and its signatures."""
-    serving = importlib.import_module(registry.TASKS[version.task] + ".serving")
-    return {"name": name, "task": version.task, "version": version.number,
-            "signatures": sorted(version.signatures), **serving.page_info(version.export)}

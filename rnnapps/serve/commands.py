@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 
@@ -74,6 +75,7 @@ def run(args) -> None:
     except ImportError:
         raise UsageError("rnnapps serve needs the serve extra: "
                          "pip install 'rnnapps[serve]'") from None
+    _log_to_stderr()
     with _listen(args.host, args.port) as sock:
         app_module = cli.load("rnnapps.serve.app")
         store = app_module.ModelStore(paths, args.poll_seconds)
@@ -87,6 +89,18 @@ def run(args) -> None:
         print(f"serving on {url}/ (page) and {url}/v1/models/NAME", flush=True)
         config = uvicorn.Config(app_module.make_app(store, limits), log_level="warning")
         uvicorn.Server(config).run(sockets=[sock])
+
+
+def _log_to_stderr() -> None:
+    """The server's own lines (a new version served, one that failed, a bug's
+    traceback) on stderr with their time; uvicorn's access log stays off."""
+    log = logging.getLogger("rnnapps.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -82,7 +82,7 @@ def parse(body: bytes, signatures: dict[str, Any], limits: Limits = Limits()) ->
     """
     try:
         request = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise RestError(f"the body is not JSON: {err}") from None
     if not isinstance(request, dict) or ("instances" in request) == ("inputs" in request):
         raise RestError('the body must be a JSON object with either "instances" (row format) '
@@ -91,7 +91,7 @@ def parse(body: bytes, signatures: dict[str, Any], limits: Limits = Limits()) ->
     if unknown:
         raise RestError(f"unknown request field(s): {', '.join(sorted(unknown))}")
     name = request.get("signature_name", DEFAULT_SIGNATURE)
-    if name not in signatures:
+    if not isinstance(name, str) or name not in signatures:
         raise RestError(f"Serving signature name: {name!r} not found in signature def; "
                         f"this model has: {', '.join(sorted(signatures))}")
     signature = signatures[name]
