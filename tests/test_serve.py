@@ -209,7 +209,7 @@ BAD_REQUESTS = [
      {"signature_name": ["classify"], "instances": ["a"]}, 400,
      "['classify'] not found in signature def"),
     ("too-deeply-nested", "POST", "/v1/models/tickets:predict",
-     b'{"instances": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", 400, "the body is not JSON"),
+     b'{"instances": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400, "the body is not JSON"),
     ("number-for-a-string", "POST", "/v1/models/tickets:predict", {"instances": [42]}, 400,
      "input 'texts' must hold strings"),
     ("nested-texts", "POST", "/v1/models/tickets:predict", {"instances": [["a", "b"]]}, 400,

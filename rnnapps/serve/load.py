@@ -8,6 +8,7 @@ the requests it is given in turn, as fast as the answers come.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Callable, Sequence
@@ -43,18 +44,13 @@ def run_load(base_url: str, requests: Sequence[tuple[str, dict]], *, clients: in
 
     def client(k: int) -> None:
         with httpx.Client(base_url=base_url, timeout=timeout) as http:
-            i = k
-            while time.perf_counter() < deadline:
+            for i in itertools.count(k):
+                if time.perf_counter() >= deadline:
+                    return
                 path, body = requests[i % len(requests)]
-                i += 1
                 start = time.perf_counter()
-                try:
-                    response = http.post(path, json=body)
-                    ok = response.status_code == 200
-                    failure = f"{path}: HTTP {response.status_code} {response.text[:200]}"
-                except httpx.HTTPError as err:
-                    ok, failure = False, f"{path}: {type(err).__name__}: {err}"
-                if ok:
+                failure = _post(http, path, body)
+                if failure is None:
                     latencies[k].append(time.perf_counter() - start)
                 else:
                     errors.append(failure)
@@ -77,6 +73,18 @@ def run_load(base_url: str, requests: Sequence[tuple[str, dict]], *, clients: in
             "p50_ms": round(float(np.percentile(done, 50)), 2) if len(done) else None,
             "p99_ms": round(float(np.percentile(done, 99)), 2) if len(done) else None,
             "errors": errors[:5], "samples": samples}
+
+
+def _post(http, path: str, body: dict) -> str | None:
+    """Posts one request; returns why it failed, or None."""
+    import httpx
+
+    try:
+        response = http.post(path, json=body)
+    except httpx.HTTPError as err:
+        return f"{path}: {type(err).__name__}: {err}"
+    return None if response.status_code == 200 else (
+        f"{path}: HTTP {response.status_code} {response.text[:200]}")
 
 
 def example_requests(models: list[dict], batch: int = 8, length: int = 100) -> list[tuple]:
