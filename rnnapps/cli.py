@@ -344,8 +344,11 @@ def _tune(args) -> None:
     print_device(base.train.strategy)
     result = tuning.tune(task, base, tuner=args.tuner, max_trials=args.max_trials,
                          max_epochs=args.max_epochs, directory=args.directory,
-                         objective=args.objective, verbose=0 if args.quiet else 1)
-    show({"best": result["best"], "best_config": result["best_config"]})
+                         objective=args.objective, distributed=args.distributed,
+                         verbose=0 if args.quiet else 1)
+    show({"best": result["best"], "best_config": result["best_config"]}
+         if "best" in result else {"tuner": result["tuner_id"],
+                                   "trials run": result["trials_run"]})
 
 
 def add_tune_arguments(parser: argparse.ArgumentParser, config_cls: type[TaskConfig]) -> None:
@@ -362,6 +365,10 @@ def add_tune_arguments(parser: argparse.ArgumentParser, config_cls: type[TaskCon
                              "(default: tuning/<task>)")
     search.add_argument("--objective", metavar="METRIC",
                         help=f"validation metric to optimise (default: {config_cls.objective})")
+    search.add_argument("--distributed", action="store_true",
+                        help="be the chief or a worker of one search shared by several "
+                             "processes (keras-tuner's KERASTUNER_TUNER_ID, "
+                             "KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT)")
     add_config_options(parser, config_cls)
     run = option_group(parser, "run options")
     add_base_options(run, config_cls, "base settings for what is not searched")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from rnnapps.tasks.base import Task, make_trainer
 from rnnapps.training import metric_direction
 
 TUNERS = ("random", "bayesian", "hyperband")
+DISTRIBUTED_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+"""What keras-tuner's chief/worker mode reads: this process's id (``chief``, or
+``tuner0``, ``tuner1``, ... for the workers) and where the chief listens."""
 
 
 def sample(hp: keras_tuner.HyperParameters, name: str, spec: Any) -> Any:
@@ -96,6 +100,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.task, self.base, self.raw, self.objective = task, base, raw, objective
         self.strategy = strategy or tf.distribute.get_strategy()
         self._experiment = None
+        self.trials_run = 0
 
     def config(self, hp: keras_tuner.HyperParameters) -> TaskConfig:
         """The config of one trial: ``base`` with the searched fields from ``hp``."""
@@ -103,8 +108,11 @@ class TaskHyperModel(keras_tuner.HyperModel):
                                     for name, spec in self.base.search_space.items()})
 
     def build(self, hp):
+        config = self.config(hp)
+        if self.raw is None:  # a distributed search's chief: it only learns the space
+            return None
         with self.strategy.scope():
-            self._experiment = self.task.experiment(self.config(hp), self.raw)
+            self._experiment = self.task.experiment(config, self.raw)
         return self._experiment.model
 
     def fit(self, hp, model, *args, callbacks=(), epochs=1, initial_epoch=0, verbose=0,
@@ -133,6 +141,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
                 else list(callbacks), verbose=verbose)
         except Diverged as err:
             raise keras_tuner.errors.FailedTrialError(str(err)) from None
+        self.trials_run += 1
         best = (history.best_epoch or history.epochs) - 1
         return {name: values[best] for name, values in history.history.items()}
 
@@ -156,12 +165,16 @@ def make_tuner(hypermodel: TaskHyperModel, tuner: str, directory: str | Path, *,
 
 def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
          max_trials: int = 10, max_epochs: int = 3, directory: str | Path | None = None,
-         objective: str | None = None, verbose: int = 1) -> dict:
+         objective: str | None = None, distributed: bool = False, verbose: int = 1) -> dict:
     """Searches the task's hyperparameters and writes ``best_config.json``.
 
     Re-running with the same ``directory`` resumes the search: finished trials
-    are kept and only the missing ones run. The trials train under
-    ``base.train.strategy`` (``default`` or ``mirrored``).
+    are kept, a trial cut short (the process killed) runs again, and only the
+    missing ones follow. The trials train under ``base.train.strategy``
+    (``default`` or ``mirrored``). With ``distributed``, this process is the
+    chief or a worker of one search shared by several (``distributed_role``):
+    the chief reads no data, trains nothing and writes the results; each
+    worker trains the trials the chief hands it.
 
     Args:
         task: A task name (``"sentiment"``) or ``Task``.
@@ -174,24 +187,38 @@ def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
             (default ``tuning/<task>``).
         objective: The metric to optimise (default: the task's ``objective``);
             ``base.train.monitor_mode`` says whether it should fall or rise.
+        distributed: Take part in a distributed search, as the environment says.
         verbose: 1 prints progress and the summary table.
 
     Returns:
-        ``{"best_config": path, "best": {...}, "trials": [...]}``.
+        ``{"best_config": path, "best": {...}, "trials": [...]}``; for a
+        distributed search's worker, ``{"tuner_id", "trials_run"}``.
 
     Raises:
-        UsageError: On a bad tuner name, bounds, objective or strategy.
+        UsageError: On a bad tuner name, bounds, objective, strategy or
+            distributed set-up.
     """
     objective = _checked_objective(base, tuner, max_trials, max_epochs, objective)
+    role = distributed_role(distributed)
+    chief = role is not None and "chief" in role  # keras-tuner's own rule for the chief
     task = registry.get_task(task) if isinstance(task, str) else task
     directory = ensure_dir(directory or Path("tuning") / base.task)
-    hypermodel = TaskHyperModel(task, base, task.load(base, verbose), objective,
-                                make_strategy(base.train.strategy))
+    hypermodel = TaskHyperModel(task, base, None if chief else task.load(base, verbose),
+                                objective, make_strategy(base.train.strategy))
     # keras-tuner prints "Reloading Tuner from ..." on a resumed search, whatever its verbosity.
     with contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO()):
         search = make_tuner(hypermodel, tuner, directory / "search", max_trials=max_trials,
                             max_epochs=max_epochs, seed=base.train.seed)
     search.search(epochs=max_epochs, verbose=verbose)
+    if role is not None and not chief:  # the results are the chief's to write
+        return {"tuner_id": role, "trials_run": hypermodel.trials_run}
+    return _write_results(search, hypermodel, directory, verbose)
+
+
+def _write_results(search: keras_tuner.Tuner, hypermodel: TaskHyperModel, directory: Path,
+                   verbose: int) -> dict:
+    """Writes ``best_config.json`` and ``trials.json``; returns ``tune``'s result."""
+    objective, base = hypermodel.objective, hypermodel.base
     trials = trial_table(search)
     done = [t for t in trials if t["score"] is not None]
     if not done:
@@ -223,6 +250,35 @@ def _checked_objective(base: TaskConfig, tuner: str, max_trials: int, max_epochs
         raise UsageError(f"objective must be a validation metric (val_...), got {objective!r}")
     metric_direction(objective, base.train.monitor_mode)  # known before any trial runs
     return objective
+
+
+def distributed_role(distributed: bool) -> str | None:
+    """This process's id in a distributed search (``chief``, ``tuner0``, ...), or None.
+
+    keras-tuner's chief/worker mode is set by the environment (``DISTRIBUTED_ENV``):
+    the chief runs the search's oracle as a gRPC service on
+    ``KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT``; each worker asks it for a
+    trial, trains it and reports the score, until the search is done.
+
+    Raises:
+        UsageError: With ``distributed``, if a variable is missing or the port
+            is not a number; without it, if ``KERASTUNER_ORACLE_IP`` is set
+            (keras-tuner would quietly join that search).
+    """
+    if not distributed:
+        if os.environ.get("KERASTUNER_ORACLE_IP"):
+            raise UsageError("KERASTUNER_ORACLE_IP is set, which makes keras-tuner join a "
+                             "distributed search: pass --distributed, or unset it")
+        return None
+    missing = [name for name in DISTRIBUTED_ENV if not os.environ.get(name)]
+    if missing:
+        raise UsageError(f"--distributed needs {', '.join(missing)} in the environment "
+                         "(KERASTUNER_TUNER_ID: chief for one process, tuner0, tuner1, ... "
+                         "for the others)")
+    port = os.environ["KERASTUNER_ORACLE_PORT"]
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"KERASTUNER_ORACLE_PORT must be a port number, got {port!r}")
+    return os.environ["KERASTUNER_TUNER_ID"]
 
 
 def _best_id(search: keras_tuner.Tuner) -> str:

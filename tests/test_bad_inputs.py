@@ -190,6 +190,8 @@ CATALOGUE = [
     ("zero-trials", "sentiment tune --max-trials 0", "max_trials must be >= 1, got 0"),
     ("training-metric-objective", "regression tune --objective loss",
      "objective must be a validation metric"),
+    ("tune-distributed-without-env", "regression tune --distributed",
+     "--distributed needs KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP, KERASTUNER_ORACLE_PORT"),
     ("unknown-diagnose-cell", "diagnose gradients --cells simple_rnn,foo", "unknown cell 'foo'"),
     ("zero-length-diagnose", "diagnose gradients --length 0", "must be positive"),
     # ---- serve

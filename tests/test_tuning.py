@@ -151,3 +151,90 @@ def test_textgen_search_and_train_from_its_best_config(tmp_path, monkeypatch):
                      "--no-export", "--run-dir", "run"]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["test"]["bits_per_char"] > 0
+
+
+SEARCH = ["regression", "tune", "--tuner", "random", "--max-trials", "3", "--max-epochs", "2",
+          "--signal-length", "400", "--window", "12", "--batch-size", "16", "--seed", "5",
+          "--quiet"]
+
+
+def _rnnapps(*args, env=None, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "rnnapps", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_a_search_killed_mid_trial_resumes_to_the_uninterrupted_result(tmp_path):
+    """SIGKILL a real search while its second trial trains, rerun the command:
+    the first trial is kept as it was, the second runs again, and the search
+    ends where one never interrupted (same seed) ends."""
+    import os
+    import signal
+    import time
+
+    from conftest import run_cli
+
+    straight = run_cli(*SEARCH, "--directory", "straight", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr[-2000:]
+
+    search = tmp_path / "killed" / "search"
+    proc = _rnnapps(*SEARCH, "--directory", "killed", cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 180
+        while not (search / "trial_1" / "trial.json").exists():  # the second trial began
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    first = json.loads((search / "trial_0" / "trial.json").read_text())
+    assert first["status"] == "COMPLETED"
+    assert json.loads((search / "trial_1" / "trial.json").read_text())["status"] == "RUNNING"
+    assert not (tmp_path / "killed" / "best_config.json").exists()
+
+    resumed = run_cli(*SEARCH, "--directory", "killed", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    trials = {d: json.loads((tmp_path / d / "trials.json").read_text())
+              for d in ("straight", "killed")}
+    assert [t["status"] for t in trials["killed"]] == ["COMPLETED"] * 3
+    assert trials["killed"][0]["score"] == first["score"]  # kept, not trained again
+    for a, b in zip(trials["straight"], trials["killed"]):
+        assert a["values"] == b["values"] and a["score"] == pytest.approx(b["score"], rel=1e-6)
+    assert (json.loads((tmp_path / "straight" / "best_config.json").read_text())
+            == json.loads((tmp_path / "killed" / "best_config.json").read_text()))
+
+
+@pytest.mark.slow
+def test_a_chief_and_two_workers_share_one_search(tmp_path):
+    """keras-tuner's chief/worker mode on 127.0.0.1: two workers (started first:
+    they wait for the chief) train the trials of one search the chief runs."""
+    import os
+    import re
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+           "KERASTUNER_ORACLE_PORT": str(port)}
+    args = [*SEARCH, "--max-trials", "4", "--directory", "shared", "--distributed"]
+    workers = [_rnnapps(*args, env={**env, "KERASTUNER_TUNER_ID": f"tuner{i}"}, cwd=tmp_path)
+               for i in range(2)]
+    chief = _rnnapps(*args, env={**env, "KERASTUNER_TUNER_ID": "chief"}, cwd=tmp_path)
+    try:
+        outputs = [proc.communicate(timeout=300) for proc in (chief, *workers)]
+    finally:
+        for proc in (chief, *workers):
+            proc.kill()
+    for proc, (_, err) in zip((chief, *workers), outputs):
+        assert proc.returncode == 0, err[-2000:]
+    trials = json.loads((tmp_path / "shared" / "trials.json").read_text())
+    assert len(trials) == 4 and {t["status"] for t in trials} == {"COMPLETED"}
+    ran = [int(re.search(r"trials run: (\d+)", out).group(1)) for out, _ in outputs[1:]]
+    assert sum(ran) == 4 and min(ran) >= 1, ran  # both workers took part
+    best = min(trials, key=lambda t: t["score"])
+    assert f"trial: {best['trial']}" in outputs[0][0]  # the chief reports the best trial
