@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator, Optional
 
 from rnnapps.errors import UsageError
+from rnnapps.precision import PRECISIONS
 from rnnapps.registry import CELLS as _CELL_TABLE
 
 CELLS = tuple(_CELL_TABLE)
@@ -126,6 +127,10 @@ class TrainConfig:
     strategy: str = option("default", "tf.distribute strategy: one device, all local GPUs "
                            "(mirrored), or the hosts in TF_CONFIG (multiworker); "
                            "batch_size is the global batch", choices=STRATEGIES)
+    precision: str = option(
+        "float32", "arithmetic of the layers: float32, or mixed_bfloat16 / mixed_float16 "
+        "(Keras mixed precision: low-precision compute, float32 variables and outputs; "
+        "float32 where the device lacks it)", choices=PRECISIONS)
     seed: int = option(42, "seed for weights, shuffling and dropout", low=0)
 
 

@@ -19,7 +19,7 @@ import keras
 import keras_tuner
 import tensorflow as tf
 
-from rnnapps import registry
+from rnnapps import precision, registry
 from rnnapps.artifacts import ensure_dir, write_json
 from rnnapps.config import Bool, Choice, Float, Int, TaskConfig, check_tune_strategy
 from rnnapps.distribute import make_strategy
@@ -111,7 +111,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         config = self.config(hp)
         if self.raw is None:  # a distributed search's chief: it only learns the space
             return None
-        with self.strategy.scope():
+        with self.strategy.scope(), precision.policy(config.train.precision):
             self._experiment = self.task.experiment(config, self.raw)
         return self._experiment.model
 
@@ -200,6 +200,7 @@ def tune(task: str | Task, base: TaskConfig, *, tuner: str = "hyperband",
     """
     objective = _checked_objective(base, tuner, max_trials, max_epochs, objective)
     role = distributed_role(distributed)
+    base = precision.resolved(base, verbose)
     chief = role is not None and "chief" in role  # keras-tuner's own rule for the chief
     task = registry.get_task(task) if isinstance(task, str) else task
     directory = ensure_dir(directory or Path("tuning") / base.task)
@@ -245,6 +246,7 @@ def _checked_objective(base: TaskConfig, tuner: str, max_trials: int, max_epochs
         if value < 1:
             raise UsageError(f"{name} must be >= 1, got {value}")
     check_tune_strategy(base)
+    precision.check(base.train)
     objective = objective or type(base).objective
     if not objective.startswith("val_"):
         raise UsageError(f"objective must be a validation metric (val_...), got {objective!r}")

@@ -186,6 +186,9 @@ CATALOGUE = [
      "--strategy multiworker needs TF_CONFIG"),
     ("unknown-strategy", "regression train --strategy parameter_server",
      "invalid choice: 'parameter_server'"),
+    ("unknown-precision", "regression train --precision float8", "invalid choice: 'float8'"),
+    ("float16-with-clipping", "regression train --precision mixed_float16 --clip-norm 1",
+     "--clip-norm does not combine with --precision mixed_float16"),
     # ---- tuning and diagnostics
     ("zero-trials", "sentiment tune --max-trials 0", "max_trials must be >= 1, got 0"),
     ("training-metric-objective", "regression tune --objective loss",

@@ -50,6 +50,7 @@ from typing import Any, Callable, ClassVar, Sequence
 import keras
 import tensorflow as tf
 
+from rnnapps import precision
 from rnnapps.artifacts import ensure_dir, read_json, write_json, write_text
 from rnnapps.config import TaskConfig
 from rnnapps.distribute import is_chief, make_strategy, worker_dir
@@ -186,12 +187,14 @@ class Task:
             rnnapps.errors.Interrupted: On Ctrl-C, after a checkpoint was saved;
                 its message gives the command that resumes the run.
         """
+        precision.check(config.train)
         run_dir = resolve_run_dir(self.name, run_dir, resume)
         raw = self.load(config, verbose)
         strategy = make_strategy(config.train.strategy)
-        with strategy.scope():  # the model's variables, the optimizer's and the metrics'
-            exp = self.experiment(config, raw)
-            trainer = make_trainer(config, exp, strategy)
+        config = precision.resolved(config, verbose)  # what runs is what is recorded
+        with strategy.scope(), precision.policy(config.train.precision):
+            exp = self.experiment(config, raw)  # the model's variables, the metrics'
+            trainer = make_trainer(config, exp, strategy)  # the optimizer's
         check_monitor(config, trainer, has_val=exp.val_data is not None)
         for line in exp.notes if verbose else ():
             print(line)
@@ -230,7 +233,8 @@ class Task:
         config = self.config_class.load(run_dir / "config.json")
         files = {name: read_json(run_dir / name) if name.endswith(".json")
                  else (run_dir / name).read_text(encoding="utf-8") for name in self.files}
-        model = self.build_model(config, files)
+        with precision.policy(config.train.precision):
+            model = self.build_model(config, files)
         model.load_weights(run_dir / WEIGHTS)
         return Run(config, model, run_dir, files, _read_or(run_dir / "metrics.json", {}),
                    _history_columns(_read_or(run_dir / "history.json", [])))
@@ -311,8 +315,11 @@ def make_trainer(config: TaskConfig, exp: Experiment,
             raise UsageError("lr_schedule 'cosine' needs training data of known length")
         rate = keras.optimizers.schedules.CosineDecay(
             rate, exp.train_data.steps * (epochs or train.epochs))
-    return Trainer(exp.model, exp.loss, keras.optimizers.Adam(rate), exp.metrics,
-                   clip_norm=train.clip_norm, strategy=strategy)
+    optimizer = keras.optimizers.Adam(rate)
+    if train.precision == "mixed_float16":  # float16 gradients underflow without it
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return Trainer(exp.model, exp.loss, optimizer, exp.metrics, clip_norm=train.clip_norm,
+                   strategy=strategy)
 
 
 def check_monitor(config: TaskConfig, trainer: Trainer, has_val: bool) -> None:

@@ -144,13 +144,19 @@ class Trainer:
         it is divided by comes from an all-reduce, which stays outside XLA.
         Regularisation gets its own gradients, as it is not divided by it.
         """
+        # A LossScaleOptimizer (mixed_float16) scales the loss so that small
+        # float16 gradients do not flush to zero, and unscales them in
+        # ``apply``; for any other optimizer ``scale_loss`` returns the loss.
+        scale = self.optimizer.scale_loss
         with tf.GradientTape(persistent=True) as tape:
             y_pred = self.model(x, training=True)
             total, count, weights = self._loss_terms(y, y_pred, sample_weight)
             regularization = tf.add_n(self.model.losses) if self.model.losses else None
+            scaled = scale(total)
+            scaled_regularization = None if regularization is None else scale(regularization)
         variables = self.model.trainable_variables
-        grads = tape.gradient(total, variables)
-        reg_grads = (tape.gradient(regularization, variables)
+        grads = tape.gradient(scaled, variables)
+        reg_grads = (tape.gradient(scaled_regularization, variables)
                      if regularization is not None else None)
         return total, count, regularization, grads, reg_grads, y_pred, weights
 

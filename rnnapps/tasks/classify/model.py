@@ -40,8 +40,8 @@ def build_classifier(model: TextModel, max_tokens: int, n_classes: int, *,
         embedding,
         *recurrent_stack(model, return_sequences=max_pool, seed=seed),
         *([MaskedMaxPooling(name="max_over_time")] if max_pool else []),
-        keras.layers.Dense(1 if binary else n_classes,
-                           activation="sigmoid" if binary else "softmax",
+        keras.layers.Dense(1 if binary else n_classes,  # float32 under mixed precision
+                           activation="sigmoid" if binary else "softmax", dtype="float32",
                            name="probability" if binary else "probabilities"),
     ], name=name)
 

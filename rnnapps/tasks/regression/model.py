@@ -24,9 +24,10 @@ def build_model(config: RegressionConfig, n_features: int) -> keras.Model:
     ``quantiles``, the output is ``[batch, horizon, Q]``.
     """
     horizon, levels = config.data.horizon, quantile_levels(config.train.quantiles)
-    head = [keras.layers.Dense(horizon, name="forecast")] if not levels else [
-        keras.layers.Dense(horizon * len(levels), name="forecast"),
-        keras.layers.Reshape((horizon, len(levels)), name="quantiles")]
+    # The head computes in float32 under mixed precision too (``rnnapps.precision``).
+    head = [keras.layers.Dense(horizon, dtype="float32", name="forecast")] if not levels else [
+        keras.layers.Dense(horizon * len(levels), dtype="float32", name="forecast"),
+        keras.layers.Reshape((horizon, len(levels)), dtype="float32", name="quantiles")]
     return keras.Sequential([
         keras.Input(shape=(None, n_features), name="inputs"),
         *recurrent_stack(config.model, seed=config.train.seed),

@@ -43,7 +43,9 @@ class CharModel(keras.Model):
                                      seed=None if seed is None else seed + i,
                                      name=f"{cell}_{i}")
                      for i in range(layers)]
-        self.dense = keras.layers.Dense(vocab_size, name="logits")
+        # float32 logits and states under mixed precision too (``rnnapps.precision``):
+        # the generation loops carry the states in float32.
+        self.dense = keras.layers.Dense(vocab_size, dtype="float32", name="logits")
 
     @property
     def state_sizes(self) -> list[int]:
@@ -72,8 +74,10 @@ class CharModel(keras.Model):
         for layer in self.rnns:
             n = len(_cell_state_sizes(layer))
             initial = None if states is None else list(states[k:k + n])
+            if initial is not None:
+                initial = [keras.ops.cast(s, layer.compute_dtype) for s in initial]
             x, *layer_states = layer(x, initial_state=initial, mask=real, training=training)
-            new_states.extend(layer_states)
+            new_states.extend(keras.ops.cast(s, "float32") for s in layer_states)
             k += n
         logits = self.dense(x)
         return (logits, new_states) if return_state else logits
@@ -96,10 +100,10 @@ class CharModel(keras.Model):
         x, new_states, k = self.embedding(ids), [], 0
         for layer in self.rnns:
             n = len(_cell_state_sizes(layer))
-            x, layer_states = layer.cell(x, list(states[k:k + n]) if n > 1 else states[k],
-                                         training=False)
-            new_states.extend(layer_states if isinstance(layer_states, (list, tuple))
-                              else [layer_states])
+            given = [keras.ops.cast(s, layer.compute_dtype) for s in states[k:k + n]]
+            x, layer_states = layer.cell(x, given if n > 1 else given[0], training=False)
+            new_states.extend(keras.ops.cast(s, "float32") for s in (
+                layer_states if isinstance(layer_states, (list, tuple)) else [layer_states]))
             k += n
         return self.dense(x), new_states
 
