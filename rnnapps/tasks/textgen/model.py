@@ -73,9 +73,8 @@ class CharModel(keras.Model):
         new_states, k = [], 0
         for layer in self.rnns:
             n = len(_cell_state_sizes(layer))
-            initial = None if states is None else list(states[k:k + n])
-            if initial is not None:
-                initial = [keras.ops.cast(s, layer.compute_dtype) for s in initial]
+            initial = None if states is None else [
+                keras.ops.cast(s, layer.compute_dtype) for s in states[k:k + n]]
             x, *layer_states = layer(x, initial_state=initial, mask=real, training=training)
             new_states.extend(keras.ops.cast(s, "float32") for s in layer_states)
             k += n
