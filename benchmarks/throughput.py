@@ -18,7 +18,9 @@ Variants: ``fit`` (``model.fit``, compiled with Keras's defaults), ``loop``
 (the Trainer as the tasks make it), and for measuring levers ``loop_plain``
 (one step per call, no XLA), ``loop_xla``, ``loop_noxla``, ``loop_spe<N>``
 (``results/throughput_levers.json`` came from
-``--variants fit,loop,loop_xla,loop_spe8``); for sentiment also the task's input
+``--variants fit,loop,loop_xla,loop_spe8``), ``loop_mixed_bfloat16`` and
+``loop_mixed_float16`` (the task's loop in that precision, as
+``--precision`` trains; the CPU's flags are in the report); for sentiment also the task's input
 pipelines: ``loop_trim`` (each batch cut to its longest review) and
 ``loop_bucketed`` (reviews of similar length batched together, then cut).
 """
@@ -40,6 +42,8 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import DATA_DIR, RESULTS, write_report  # noqa: E402
 
+from rnnapps import precision  # noqa: E402
+from rnnapps.precision import PRECISIONS  # noqa: E402
 from rnnapps.tasks.base import Experiment, make_trainer  # noqa: E402
 from rnnapps.training import Epochs, Trainer  # noqa: E402
 
@@ -124,16 +128,19 @@ def fresh_model(case, weights):
 def make_runner(variant: str, case, weights, dataset):
     """Returns ``(run, info)``: ``run()`` trains one pass over ``dataset``."""
     config = case["config"]
-    model = fresh_model(case, weights)
+    policy = variant[len("loop_"):] if variant[len("loop_"):] in PRECISIONS else "float32"
+    with precision.policy(policy):  # loop_mixed_bfloat16: the same model in bfloat16
+        model = fresh_model(case, weights)
     optimizer = keras.optimizers.Adam(config.train.learning_rate)
     if variant == "fit":
         model.compile(optimizer, case["loss"](), metrics=case["metrics"]())
         info = {"jit_compile": bool(model.jit_compile),
                 "steps_per_execution": model.steps_per_execution}
         return (lambda: model.fit(dataset, epochs=1, verbose=0)), info
-    if variant == "loop":
-        trainer = make_trainer(config, Experiment(model, case["loss"](), case["metrics"](),
-                                                  Epochs.of(dataset)))
+    if variant == "loop" or policy != "float32":
+        trainer = make_trainer(config.replace(precision=policy),
+                               Experiment(model, case["loss"](), case["metrics"](),
+                                          Epochs.of(dataset)))
     else:
         options = {"clip_norm": config.train.clip_norm}
         rest = variant[len("loop_"):]
@@ -201,8 +208,10 @@ def bench_task(name: str, variants: list[str], repeats: int, steps: int,
               "variants": infos,
               "samples_per_s": {v: round(statistics.median(wall[v]), 2) for v in variants},
               "cpu_ms_per_sample": {v: round(statistics.median(cpu[v]), 3) for v in variants},
-              "raw_samples_per_s": {v: [round(s, 2) for s in wall[v]] for v in variants}}
-    for ref in ("fit",):
+              "raw_samples_per_s": {v: [round(s, 2) for s in wall[v]] for v in variants},
+              "cpu_low_precision_flags": sorted(f for f in precision.cpu_flags()
+                                                if f.endswith(("bf16", "fp16")))}
+    for ref in ("fit", "loop"):
         if ref in variants:
             result[f"ratio_vs_{ref}"] = {
                 v: round(statistics.median(a / b for a, b in zip(wall[v], wall[ref])), 3)
@@ -237,7 +246,7 @@ def main(argv=None) -> int:
             f"{v} {s:.1f}" for v, s in res["samples_per_s"].items()) +
             "".join(f"  | ratio vs {ref}: " + "  ".join(f"{v} {r:.2f}x" for v, r in
                                                        res[f"ratio_vs_{ref}"].items())
-                    for ref in ("fit",) if f"ratio_vs_{ref}" in res),
+                    for ref in ("fit", "loop") if f"ratio_vs_{ref}" in res),
             flush=True)
     write_report(args.out, report, argv)
     return 0
