@@ -70,21 +70,15 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def resolve(precision: str, say=print) -> str:
-    """The precision a run gets: ``precision`` where the devices run it, else
-    float32, with a line through ``say`` saying why."""
-    why = unsupported(precision)
-    if why is None:
-        return precision
-    say(f"{why}: training in float32 instead")
-    return "float32"
-
-
 def resolved(config, verbose: int = 1):
-    """``config`` with the precision its run gets (``resolve``; printed if it
-    changed and ``verbose``)."""
-    say = print if verbose else (lambda line: None)
-    return config.replace(precision=resolve(config.train.precision, say))
+    """``config`` with the precision its run gets: its own where the devices
+    run it, else float32, with a line saying why (when ``verbose``)."""
+    why = unsupported(config.train.precision)
+    if why is None:
+        return config
+    if verbose:
+        print(f"{why}: training in float32 instead")
+    return config.replace(precision="float32")
 
 
 @contextlib.contextmanager

@@ -8,8 +8,10 @@ import socket
 
 from rnnapps import cli
 from rnnapps.errors import UsageError
+from rnnapps.serve.limits import Limits
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+LIMITS = Limits()  # the defaults of the options
 
 
 def register(subcommands) -> None:
@@ -33,13 +35,13 @@ def register(subcommands) -> None:
                         help="address to listen on (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=8501,
                         help="port (default: 8501, TF Serving's REST port; 0: any free one)")
-    parser.add_argument("--max-request-bytes", type=int, default=1 << 20, metavar="N",
-                        help="largest request body accepted (default: 1048576)")
-    parser.add_argument("--max-batch", type=int, default=256, metavar="N",
-                        help="most examples in one request (default: 256)")
-    parser.add_argument("--max-generated-chars", type=int, default=100_000, metavar="N",
-                        help="most characters one generation request may ask for "
-                             "(default: 100000)")
+    parser.add_argument("--max-request-bytes", type=int, default=LIMITS.max_request_bytes,
+                        metavar="N", help="largest request body accepted (default: %(default)s)")
+    parser.add_argument("--max-batch", type=int, default=LIMITS.max_batch, metavar="N",
+                        help="most examples in one request (default: %(default)s)")
+    parser.add_argument("--max-generated-chars", type=int, default=LIMITS.max_generated_chars,
+                        metavar="N", help="most characters one generation request may ask "
+                                          "for (default: %(default)s)")
     parser.add_argument("--poll-seconds", type=float, default=2.0, metavar="S",
                         help="how often to look for new versions (default: 2)")
     parser.set_defaults(run=run)
@@ -79,8 +81,7 @@ def run(args) -> None:
     with _listen(args.host, args.port) as sock:
         app_module = cli.load("rnnapps.serve.app")
         store = app_module.ModelStore(paths, args.poll_seconds)
-        limits = app_module.rest.Limits(args.max_request_bytes, args.max_batch,
-                                        args.max_generated_chars)
+        limits = Limits(args.max_request_bytes, args.max_batch, args.max_generated_chars)
         for name, model in store.models.items():
             print(f"{name}: {model.current.task} model, version {model.current.number}, "
                   f"from {model.base}")

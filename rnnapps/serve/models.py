@@ -75,11 +75,11 @@ class ServedModel:
         self.pinned = (path / "saved_model.pb").exists()
         self.base = path.parent if self.pinned else path
         self.failed: dict[int, str] = {}  # newer versions that did not load, and why
-        if not self.pinned and not self._versions():
+        numbers = [] if self.pinned else self._versions()
+        if not self.pinned and not numbers:
             raise UsageError(f"model {name}: {path} holds no version directory (1/, 2/, ... "
                              "as rnnapps exports write them)")
-        self.current = load_version(path if self.pinned
-                                    else self.base / str(self._versions()[-1]))
+        self.current = load_version(path if self.pinned else self.base / str(numbers[-1]))
 
     def _versions(self) -> list[int]:
         return versions(self.base) if self.base.is_dir() else []  # a base may be removed

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.errors import first_line
+from rnnapps.serve.limits import Limits
 
 DEFAULT_SIGNATURE = "serving_default"
 
@@ -37,23 +38,6 @@ class RestError(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """What one request may ask for.
-
-    Attributes:
-        max_request_bytes: Largest body accepted (HTTP 413 beyond).
-        max_batch: Most examples in one request (the first dimension of every input).
-        max_generated_chars: Most characters one generation request may ask
-            for (``length`` x seed texts x ``num_samples``): the one input
-            whose value, not its size, sets how long a call runs.
-    """
-
-    max_request_bytes: int = 1 << 20
-    max_batch: int = 256
-    max_generated_chars: int = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
