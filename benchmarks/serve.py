@@ -19,16 +19,13 @@ failed requests and the server's memory over the run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-
-import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,36 +35,21 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import RESULTS, write_report  # noqa: E402
 from serving import export_default_model, make_reviews  # noqa: E402
 
-from rnnapps.serve.load import run_load  # noqa: E402
+from rnnapps.serve.load import run_clients, run_load  # noqa: E402
 
 BATCHES = (1, 32)
 
 
 def in_process(classify, reviews: list[str], batch: int, clients: int, seconds: float) -> dict:
     """``clients`` threads calling the signature on ``batch`` reviews for ``seconds``."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    deadline = time.perf_counter() + seconds
+    def send(i: int) -> None:
+        start = i * batch
+        texts = tf.constant([reviews[(start + j) % len(reviews)] for j in range(batch)])
+        classify(texts=texts)["probability"].numpy()
 
-    def client(k: int) -> None:
-        i = k * batch
-        while time.perf_counter() < deadline:
-            texts = tf.constant([reviews[(i + j) % len(reviews)] for j in range(batch)])
-            i += batch
-            start = time.perf_counter()
-            classify(texts=texts)["probability"].numpy()
-            latencies[k].append(time.perf_counter() - start)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    done = np.concatenate([np.array(t) for t in latencies]) * 1000
-    return {"requests": len(done), "throughput": round(len(done) / elapsed, 1),
-            "p50_ms": round(float(np.percentile(done, 50)), 2),
-            "p99_ms": round(float(np.percentile(done, 99)), 2)}
+    result = run_clients(lambda k: contextlib.nullcontext(send), clients=clients,
+                         seconds=seconds)
+    return {key: result[key] for key in ("requests", "throughput", "p50_ms", "p99_ms")}
 
 
 def start_server(model_dir: Path) -> tuple[subprocess.Popen, str]:

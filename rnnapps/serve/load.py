@@ -3,15 +3,17 @@
 The same client serves the test suite (short, checks that nothing fails and
 memory stays flat) and ``benchmarks/serve.py`` (longer, writes the figures).
 Each client is a thread with its own HTTP connection (``httpx``), sending
-the requests it is given in turn, as fast as the answers come.
+the requests it is given in turn, as fast as the answers come; ``run_clients``
+is that loop for any way of sending (the benchmark's in-process reference).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
-from typing import Callable, Sequence
+from typing import Callable, ContextManager, Sequence
 
 import numpy as np
 
@@ -28,6 +30,32 @@ def run_load(base_url: str, requests: Sequence[tuple[str, dict]], *, clients: in
         clients: Concurrent clients.
         seconds: How long to send for; a request under way then finishes.
         timeout: Seconds one request may take before it counts as failed.
+        sample: As ``run_clients``.
+
+    Returns:
+        ``run_clients``' figures.
+    """
+    import httpx
+
+    @contextlib.contextmanager
+    def connect(k: int):
+        with httpx.Client(base_url=base_url, timeout=timeout) as http:
+            yield lambda i: _post(http, *requests[i % len(requests)])
+
+    return run_clients(connect, clients=clients, seconds=seconds, sample=sample)
+
+
+def run_clients(connect: Callable[[int], ContextManager[Callable[[int], str | None]]], *,
+                clients: int = 8, seconds: float = 20.0,
+                sample: Callable[[], float] | None = None) -> dict:
+    """``clients`` threads, each sending as fast as the answers come, for ``seconds``.
+
+    Args:
+        connect: ``connect(k)`` opens client ``k`` (a context manager) and gives
+            ``send(i)``, which sends its ``i``-th request (client ``k`` counts
+            from ``k``) and returns why it failed, or None.
+        clients: Concurrent clients.
+        seconds: How long to send for; a request under way then finishes.
         sample: Called about once a second (e.g. the server's memory in MB);
             its values are returned as ``samples``.
 
@@ -36,20 +64,17 @@ def run_load(base_url: str, requests: Sequence[tuple[str, dict]], *, clients: in
         per second), ``"p50_ms"``, ``"p99_ms"``, ``"errors"`` (up to five
         failure messages) and ``"samples"``.
     """
-    import httpx
-
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
     deadline = time.perf_counter() + seconds
 
     def client(k: int) -> None:
-        with httpx.Client(base_url=base_url, timeout=timeout) as http:
+        with connect(k) as send:
             for i in itertools.count(k):
                 if time.perf_counter() >= deadline:
                     return
-                path, body = requests[i % len(requests)]
                 start = time.perf_counter()
-                failure = _post(http, path, body)
+                failure = send(i)
                 if failure is None:
                     latencies[k].append(time.perf_counter() - start)
                 else:
