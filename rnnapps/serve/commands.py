@@ -36,12 +36,13 @@ def register(subcommands) -> None:
     parser.add_argument("--port", type=int, default=8501,
                         help="port (default: 8501, TF Serving's REST port; 0: any free one)")
     parser.add_argument("--max-request-bytes", type=int, default=LIMITS.max_request_bytes,
-                        metavar="N", help="largest request body accepted (default: %(default)s)")
+                        metavar="N",
+                        help=f"largest request body accepted (default: {LIMITS.max_request_bytes})")
     parser.add_argument("--max-batch", type=int, default=LIMITS.max_batch, metavar="N",
-                        help="most examples in one request (default: %(default)s)")
+                        help=f"most examples in one request (default: {LIMITS.max_batch})")
     parser.add_argument("--max-generated-chars", type=int, default=LIMITS.max_generated_chars,
                         metavar="N", help="most characters one generation request may ask "
-                                          "for (default: %(default)s)")
+                                          f"for (default: {LIMITS.max_generated_chars})")
     parser.add_argument("--poll-seconds", type=float, default=2.0, metavar="S",
                         help="how often to look for new versions (default: 2)")
     parser.set_defaults(run=run)
