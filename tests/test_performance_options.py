@@ -6,7 +6,15 @@ import pytest
 import tensorflow as tf
 
 from rnnapps.layers import recurrent_layer
-from rnnapps.tasks.classify.data import bucket_by_length, token_counts, trim_padding
+from rnnapps.tasks.classify.data import (
+    adapt,
+    batch_texts,
+    bucket_by_length,
+    make_vectorizer,
+    token_counts,
+    trim_padding,
+    vectorize,
+)
 from rnnapps.training import Diverged, Trainer
 
 
@@ -108,3 +116,23 @@ def test_steps_per_execution_must_be_a_positive_integer(bad):
     with pytest.raises(ValueError, match="steps_per_execution"):
         Trainer(keras.Sequential([keras.layers.Dense(1)]), keras.losses.MeanSquaredError(),
                 keras.optimizers.Adam(), steps_per_execution=bad)
+
+
+@pytest.mark.parametrize("bucket_up_to", [None, 8])
+def test_texts_kept_without_padding_batch_as_cut_padded_batches(bucket_up_to):
+    texts = ["b a c d", "", "a", "a b a c a b d", "!!!", "c c"] * 7
+    vectorizer = make_vectorizer(6, 8)
+    adapt(vectorizer, texts)
+    kept = vectorize(vectorizer, texts, np.arange(len(texts)))
+    padded_ids = vectorizer(tf.constant(texts)).numpy()
+    lengths = np.count_nonzero(padded_ids, axis=1)
+    # Each text holds its tokens only (one padding id for a text with none).
+    assert [len(ids) for ids, _ in kept.as_numpy_iterator()] == list(np.maximum(lengths, 1))
+    padded = tf.data.Dataset.from_tensor_slices((padded_ids, np.arange(len(texts))))
+    cut = (padded.batch(5) if bucket_up_to is None
+           else bucket_by_length(padded, bucket_up_to, 5)).map(trim_padding)
+    batches = list(batch_texts(kept, 5, bucket_up_to, token_counts(kept)))
+    assert len(batches) == len(list(cut)) == batch_texts(kept, 5, bucket_up_to).cardinality()
+    for (ids, i), (want_ids, want_i) in zip(batches, cut):
+        np.testing.assert_array_equal(i, want_i)
+        np.testing.assert_array_equal(ids, want_ids)

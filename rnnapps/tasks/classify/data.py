@@ -79,14 +79,27 @@ def choose_seq_length(texts: Sequence[str], tokens: str = "word",
 def vectorize(vectorizer, texts: Sequence[str], *columns: np.ndarray) -> tf.data.Dataset:
     """An unbatched dataset of ``(token_ids, *columns)``, vectorised once.
 
+    Each text's ids are kept without their padding (a text with no tokens
+    keeps one padding id): IMDB's reviews average about a quarter of a
+    800-token window, so the padded array would hold four times the memory
+    and every shuffle buffer of it too. ``batch_texts`` pads each batch to its
+    longest text, which is what cutting padded batches gave.
+
     Args:
         vectorizer: A fitted ``TextVectorization``.
         texts: The texts.
         *columns: Per-text arrays to pair with the ids (labels, weights).
     """
-    ids = np.concatenate([vectorizer(chunk).numpy().astype(np.int32)
-                          for chunk in chunks(texts)] or [np.zeros((0, 1), np.int32)])
-    return tf.data.Dataset.from_tensor_slices((ids, *columns))
+    values, lengths = [np.zeros(0, np.int32)], [np.zeros(0, np.int64)]
+    for chunk in chunks(texts):
+        ids = vectorizer(chunk).numpy().astype(np.int32)
+        length = np.maximum(np.count_nonzero(ids, axis=1), 1)  # ids are a prefix, then 0s
+        values.append(ids[np.arange(ids.shape[1]) < length[:, None]])
+        lengths.append(length)
+    ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(values), np.concatenate(lengths))
+    # The rows already arrive as tensors, but the element spec stays ragged
+    # (which padded batching refuses) until a map restates it.
+    return tf.data.Dataset.from_tensor_slices((ragged, *columns)).map(lambda *row: row)
 
 
 def trim_padding(ids, *rest):
@@ -109,8 +122,8 @@ def trim_padding(ids, *rest):
 
 def token_counts(texts: tf.data.Dataset) -> np.ndarray:
     """The number of real (non-padding) tokens of each ``(ids, ...)`` element."""
-    return np.concatenate([np.count_nonzero(batch[0], axis=1) for batch in
-                           texts.batch(CHUNK).as_numpy_iterator()] or [np.zeros(0)])
+    counts = texts.map(lambda ids, *rest: tf.math.count_nonzero(ids))
+    return np.concatenate(list(counts.batch(CHUNK).as_numpy_iterator()) or [np.zeros(0)])
 
 
 def _bucket_bounds(seq_length: int) -> list[int]:
@@ -146,7 +159,7 @@ def batch_texts(texts: tf.data.Dataset, batch_size: int, bucket_up_to: int | Non
     """Batches ``(ids, ...)`` elements, each batch cut to its longest text;
     with ``bucket_up_to`` (the sequence length), texts of similar length
     share a batch (``bucket_by_length``, which takes ``lengths``)."""
-    batches = (texts.batch(batch_size) if bucket_up_to is None
+    batches = (texts.padded_batch(batch_size) if bucket_up_to is None
                else bucket_by_length(texts, bucket_up_to, batch_size, lengths))
     return batches.map(trim_padding)
 
@@ -157,7 +170,7 @@ def train_epochs(texts: tf.data.Dataset, n: int, batch_size: int, seed: int,
     run sees the same batches; with ``bucket_up_to``, batches of similar length.
 
     Args:
-        texts: The vectorised training texts (cached: every epoch reads them).
+        texts: The vectorised training texts (``vectorize``: in memory).
         n: How many there are.
         batch_size: Texts per batch.
         seed: The run's seed.

@@ -99,7 +99,7 @@ class ClassifyTask(Task):
         if d.class_weight == "balanced":
             columns.append(balanced_weights(corpus.train.labels, n_classes))
         train_data = train_epochs(
-            vectorize(vectorizer, corpus.train.texts, *columns).cache(), len(corpus.train),
+            vectorize(vectorizer, corpus.train.texts, *columns), len(corpus.train),
             batch, config.train.seed, seq_length if d.bucket_by_length else None)
         val, test = (None if split is None else eval_batches(
             vectorizer, split.texts, _targets(split.labels, n_classes), batch)

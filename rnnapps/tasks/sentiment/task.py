@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnapps.data.imdb import Reviews, load_imdb
+from rnnapps.export import load_saved_model
 from rnnapps.tasks.base import Experiment, Run, Task
 from rnnapps.tasks.classify.data import adapt, eval_batches, train_epochs, trim_padding, vectorize
 from rnnapps.tasks.classify.model import loss_and_metrics
@@ -40,7 +41,9 @@ class SentimentTask(Task):
         data, teacher = config.data, config.data.teacher
         if teacher is None:
             return load_imdb(data.data, tfds_dir=data.tfds_dir, verbose=verbose)
-        loaded = self.predictor(teacher).loaded  # a bad path fails before the data loads
+        # Loaded for the labelling only (not kept in the export cache while the
+        # student trains); a bad path fails before the data loads.
+        loaded, _, _ = load_saved_model(teacher, self.name)
         splits = load_imdb(data.data, unlabelled=True, tfds_dir=data.tfds_dir, verbose=verbose)
         unlabelled = splits.pop("unlabelled")
         if verbose:
@@ -63,7 +66,7 @@ class SentimentTask(Task):
         batch = config.train.batch_size
         train_data = train_epochs(
             vectorize(vectorizer, train_reviews.texts,
-                      train_reviews.labels.astype(np.float32)).cache(),
+                      train_reviews.labels.astype(np.float32)),
             len(train_reviews), batch, config.train.seed,
             config.data.seq_length if config.data.bucket_by_length else None)
 
