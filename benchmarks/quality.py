@@ -3,6 +3,7 @@
     python benchmarks/quality.py --task sentiment --preset reference
     python benchmarks/quality.py --task all --preset best --data-dir ../shared/data
     python benchmarks/quality.py --task classify --preset best   # TREC, SST-2, SST-5
+    python benchmarks/quality.py --task textgen --preset best --precision mixed_bfloat16
 
 Each run writes ``benchmarks/results/quality/<task>-<dataset>-<preset>.json`` with the
 config, the metric next to its target and published reference points, the wall
@@ -24,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from common import DATA_DIR, RESULTS, write_report  # noqa: E402
 
 from rnnapps import registry  # noqa: E402
+from rnnapps.precision import PRECISIONS  # noqa: E402
 
 POLLUTION_FEATURES = "DEWP,TEMP,PRES,cbwd,Iws,hour,month"  # weather and calendar
 WEATHER = ("DEWP", "TEMP", "PRES")
@@ -130,42 +132,67 @@ def fasttext_reference(dataset: str, data_dir: Path) -> dict:
     return {"fastText (same splits, bigrams)": result["accuracy"]}
 
 
+def preset_config(task: str, dataset: str, preset: str, overrides: dict, data_dir: Path,
+                  work: Path):
+    """The config ``rnnapps <task> train --preset NAME`` runs on ``dataset``; files it
+    needs (a long-format CSV, a TFDS data dir) go in ``work``."""
+    cls = registry.config_class(task)
+    cls.preset(preset)  # an unknown name stops here
+    # The preset's settings win over the dataset's defaults (e.g. its window).
+    config = cls().replace(**{**overrides, **cls.presets[preset]})
+    if dataset == "beijing-weather-h24":
+        config = config.replace(csv=str(weather_long_csv(data_dir, work / "weather.csv")))
+    if task == "textgen":
+        config = config.replace(tfds_dir=str(work / "tfds"))
+    return config
+
+
+def train_rounds(task: str, config, work: Path, self_training_rounds: int = 0,
+                 callbacks=()) -> tuple[dict, list]:
+    """Trains ``config`` (then each self-training round, taught by the round
+    before's export) with runs and exports in ``work``.
+
+    Returns:
+        The last round's ``Run.summary()`` and each round's test, val and seconds.
+    """
+    runner, teacher, rounds = registry.get_task(task), None, []
+    for r in range(self_training_rounds + 1):
+        config = config.replace(teacher=teacher) if teacher else config
+        result = runner.train(config, run_dir=work / f"run{r}", export_dir=work / "saved_models",
+                              callbacks=callbacks, verbose=1).summary()
+        teacher = result["export"]
+        rounds.append({"test": result["test"], "val": result["val"],
+                       "train_seconds": result["train_seconds"]})
+    return result, rounds
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=(*registry.TASKS, "all"), default="all")
     parser.add_argument("--dataset", help="only this dataset of the task (e.g. trec)")
     parser.add_argument("--preset", default="reference")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="train in this precision instead of the preset's (the report's "
+                             "name gets it as a suffix)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--out", type=Path, default=RESULTS / "quality")
     args = parser.parse_args(argv)
+    suffix = f"-{args.precision}" if args.precision else ""
     for task, cases in runs(args.data_dir).items():
         if args.task not in (task, "all"):
             continue
-        cls, runner = registry.config_class(task), registry.get_task(task)
         for dataset, overrides, goal in cases:
             if args.dataset not in (None, dataset):
                 continue
             preset = DATASET_PRESETS.get((dataset, args.preset), args.preset)
-            cls.preset(preset)  # an unknown name stops here
-            # The preset's settings win over the dataset's defaults (e.g. its window).
-            config = cls().replace(**{**overrides, **cls.presets[preset]})
-            rounds = []
             with tempfile.TemporaryDirectory() as work:
-                if dataset == "beijing-weather-h24":
-                    config = config.replace(csv=str(weather_long_csv(
-                        args.data_dir, Path(work) / "weather.csv")))
-                if task == "textgen":
-                    config = config.replace(tfds_dir=str(Path(work) / "tfds"))
+                config = preset_config(task, dataset, preset, overrides, args.data_dir,
+                                       Path(work))
+                if args.precision:
+                    config = config.replace(precision=args.precision)
                 start = time.perf_counter()
-                teacher = None  # the previous round's export labels the unlabelled reviews
-                for r in range(SELF_TRAINING_ROUNDS.get((dataset, args.preset), 0) + 1):
-                    config = config.replace(teacher=teacher) if teacher else config
-                    result = runner.train(config, run_dir=Path(work) / f"run{r}",
-                                          export_dir=Path(work) / "saved_models",
-                                          verbose=1).summary()
-                    teacher = result["export"]
-                    rounds.append({"test": result["test"], "val": result["val"],
-                                   "train_seconds": result["train_seconds"]})
+                result, rounds = train_rounds(task, config, Path(work),
+                                              SELF_TRAINING_ROUNDS.get((dataset, args.preset), 0))
                 wall = time.perf_counter() - start
             value = score(task, result)
             if task == "classify":
@@ -179,7 +206,8 @@ def main(argv=None) -> int:
                       "metrics": result,
                       **({"self_training_rounds": rounds} if len(rounds) > 1 else {}),
                       "config": config.to_dict()}
-            path = write_report(args.out / f"{task}-{dataset}-{args.preset}.json", report, argv)
+            name = f"{task}-{dataset}-{args.preset}{suffix}.json"
+            path = write_report(args.out / name, report, argv)
             print(f"{task} {dataset} {args.preset}: {goal['metric']} = {value:.4f} "
                   f"(target {goal['target']}, {'reached' if reached else 'not reached'}), "
                   f"{wall / 60:.1f} min -> {path}")
