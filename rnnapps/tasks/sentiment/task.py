@@ -12,8 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import rnnapps.export
 from rnnapps.data.imdb import Reviews, load_imdb
-from rnnapps.export import load_saved_model
 from rnnapps.tasks.base import Experiment, Run, Task
 from rnnapps.tasks.classify.data import adapt, eval_batches, train_epochs, trim_padding, vectorize
 from rnnapps.tasks.classify.model import loss_and_metrics
@@ -43,7 +43,7 @@ class SentimentTask(Task):
             return load_imdb(data.data, tfds_dir=data.tfds_dir, verbose=verbose)
         # Loaded for the labelling only (not kept in the export cache while the
         # student trains); a bad path fails before the data loads.
-        loaded, _, _ = load_saved_model(teacher, self.name)
+        loaded, _, _ = rnnapps.export.load_saved_model(teacher, self.name)
         splits = load_imdb(data.data, unlabelled=True, tfds_dir=data.tfds_dir, verbose=verbose)
         unlabelled = splits.pop("unlabelled")
         if verbose:
