@@ -93,6 +93,11 @@ def runs(data_dir: Path) -> dict:
     }
 
 
+def met(value: float, target: float, higher: bool) -> bool:
+    """Whether ``value`` reaches ``target`` (at or above it if ``higher``, else at or below)."""
+    return value >= target if higher else value <= target
+
+
 def score(task: str, result: dict) -> float:
     """The number the target is about."""
     if task in ("sentiment", "classify"):
@@ -198,7 +203,7 @@ def main(argv=None) -> int:
             if task == "classify":
                 goal = {**goal, "reference": {**goal["reference"],
                                               **fasttext_reference(dataset, args.data_dir)}}
-            reached = value >= goal["target"] if goal["higher"] else value <= goal["target"]
+            reached = met(value, goal["target"], goal["higher"])
             report = {"task": task, "dataset": dataset, "preset": preset,
                       **goal, "value": value, "reached": reached,
                       "wall_seconds": round(wall, 1), "epochs": result["epochs"],

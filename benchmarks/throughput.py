@@ -219,11 +219,10 @@ def matmul_gflops(dtype: str, m: int, k: int, n: int, repeats: int) -> float:
     return 2 * m * k * n * repeats / best / 1e9
 
 
-def matmul_ceilings(case, policies: list[str]) -> dict:
+def matmul_ceilings(case, model, policies: list[str]) -> dict:
     """Per precision: a large matmul's GFLOP/s (the machine's ceiling) and the
-    recurrent step's own (batch x (inputs + units) x gates * units)."""
-    config, model = case["config"], case["build"]()
-    model(case["x"][:1])
+    recurrent step's own (batch x (inputs + units) x gates * units) in ``model``."""
+    config = case["config"]
     kernels = [w for w in model.trainable_weights if w.name == "kernel" and len(w.shape) == 2]
     k, n = kernels[0].shape  # the first recurrent layer's input kernel
     batch = config.train.batch_size
@@ -241,7 +240,7 @@ def matmul_ceilings(case, policies: list[str]) -> dict:
 def matmul_ceiling_fractions(case, model, batches, wall: dict, policies: list[str]) -> dict:
     """Each loop variant's matmul GFLOP/s and its fraction of its precision's ceilings."""
     flops = matmul_flops_per_sample(model, batches)
-    ceilings = matmul_ceilings(case, policies)
+    ceilings = matmul_ceilings(case, model, policies)
     achieved, fractions = {}, {}
     for variant in (v for v in wall if v != "fit"):
         achieved[variant] = round(statistics.median(wall[variant]) * flops / 1e9, 2)

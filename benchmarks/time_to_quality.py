@@ -1,7 +1,7 @@
 """Time to quality: how long each preset takes to reach its task's target on the full data.
 
-    python benchmarks/time_to_quality.py --task textgen [--presets best,fast]
-    python benchmarks/time_to_quality.py --task sentiment [--presets best,fast]
+    python benchmarks/time_to_quality.py --task textgen --presets best,NAME [--target X]
+    python benchmarks/time_to_quality.py --task sentiment --presets best,NAME
 
 The presets train one after the other in one process, as ``rnnapps <task> train
 --preset NAME`` does (``quality.py``'s data and rounds), so they share the machine
@@ -32,12 +32,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 from common import DATA_DIR, RESULTS, write_report  # noqa: E402
-from quality import SELF_TRAINING_ROUNDS, preset_config, runs, train_rounds  # noqa: E402
+from quality import (  # noqa: E402
+    SELF_TRAINING_ROUNDS,
+    met,
+    preset_config,
+    runs,
+    score,
+    train_rounds,
+)
 
-# Task -> (dataset, the metric, the logged name it is read from during training
-# (None: only at the end), target, higher is better).
-TARGETS = {"textgen": ("tiny_shakespeare", "validation nats/char", "val_loss", 1.47, False),
-           "sentiment": ("imdb", "test accuracy", None, 0.90, True)}
+# Task -> (dataset, the logged name its metric is read from during training
+# (None: only at the end), target). The metric's name and direction are quality.py's.
+TARGETS = {"textgen": ("tiny_shakespeare", "val_loss", 1.47),
+           "sentiment": ("imdb", None, 0.90)}
 
 
 class StopAtTarget(keras.callbacks.Callback):
@@ -58,19 +65,12 @@ class StopAtTarget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def met(value: float, target: float, higher: bool) -> bool:
-    return value >= target if higher else value <= target
-
-
-def final_score(task: str, result: dict) -> float:
-    return result["test"]["accuracy"] if task == "sentiment" else result["val"]["val_loss"]
-
-
 def time_preset(task: str, preset: str, data_dir: Path, target: float | None = None) -> dict:
     """Trains ``preset`` until its task's target (or ``target``); returns its time and score."""
-    dataset, metric, logged, default, higher = TARGETS[task]
+    dataset, logged, default = TARGETS[task]
     target = default if target is None else target
-    overrides = next(o for name, o, _ in runs(data_dir)[task] if name == dataset)
+    overrides, goal = next((o, g) for name, o, g in runs(data_dir)[task] if name == dataset)
+    metric, higher = goal["metric"], goal["higher"]
     with tempfile.TemporaryDirectory() as work:
         config = preset_config(task, dataset, preset, overrides, data_dir, Path(work))
         start = time.perf_counter()
@@ -78,7 +78,7 @@ def time_preset(task: str, preset: str, data_dir: Path, target: float | None = N
         result, rounds = train_rounds(task, config, Path(work),
                                       SELF_TRAINING_ROUNDS.get((dataset, preset), 0), [stop])
         wall = time.perf_counter() - start
-    value = final_score(task, result)
+    value = score(task, result)
     reached = met(value, target, higher)
     seconds = stop.reached_seconds if logged else (wall if reached else None)
     print(f"{task} --preset {preset}: {metric} {value:.4f} "
@@ -93,8 +93,9 @@ def time_preset(task: str, preset: str, data_dir: Path, target: float | None = N
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TARGETS), required=True)
-    parser.add_argument("--presets", default="best,fast",
-                        help="comma-separated; the first is the reference (default best,fast)")
+    parser.add_argument("--presets", required=True,
+                        help="comma-separated preset names; the first is the reference "
+                             "(e.g. best,NAME)")
     parser.add_argument("--target", type=float, default=None,
                         help="another target than the task's (e.g. a quick check of the script)")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
