@@ -67,6 +67,11 @@ class TextgenConfig(TaskConfig):
     presets: ClassVar[dict] = {
         "reference": {},
         "best": {"learning_rate": 2e-3, "epochs": 10, "patience": 2},
+        # The shortest wait for the best preset's 1.47 nats/char: bfloat16 runs twice
+        # the batch at 1.5x float32's speed per sequence (float32 elsewhere),
+        # and the higher rate makes up for half as many steps per epoch.
+        "fast": {"learning_rate": 3e-3, "epochs": 10, "patience": 2, "batch_size": 128,
+                 "precision": "mixed_bfloat16"},
     }
     search_space: ClassVar[dict] = {
         "cell": Choice(("lstm", "gru")), "units": Int(128, 512, step=128), "layers": Int(1, 2),
