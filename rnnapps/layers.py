@@ -123,6 +123,51 @@ class BigramEmbedding(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="rnnapps")
+class NgramConvolution(keras.layers.Layer):
+    """Max-over-time n-gram detectors: ``filters`` convolutions of each width.
+
+    Each width ``w`` is a ``Conv1D(filters, w, activation="relu")`` over the
+    embeddings; its outputs are max-pooled over the real tokens and the pools
+    of all widths concatenated (Kim, 2014). Beside a recurrent layer this adds
+    position-free phrase features, which a small data set cannot teach the
+    recurrent layer to carry. Masked steps are zeroed before and after the
+    convolutions, so a text's features do not depend on its batch's padding.
+
+    Args:
+        filters: Convolutions of each width.
+        widths: The n-gram widths.
+    """
+
+    def __init__(self, filters: int, widths=(3, 4, 5), **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.widths = filters, tuple(widths)
+        self.convolutions = [keras.layers.Conv1D(filters, w, padding="same", activation="relu",
+                                                 name=f"width_{w}") for w in self.widths]
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        for convolution in self.convolutions:
+            convolution.build(input_shape)
+
+    def call(self, inputs, mask=None):
+        keep = 1.0 if mask is None else keras.ops.cast(mask, inputs.dtype)[..., None]
+        inputs = inputs * keep
+        # ReLU outputs are >= 0, so zeroed padding never wins the maximum.
+        return keras.ops.concatenate(
+            [keras.ops.max(convolution(inputs) * keep, axis=1)
+             for convolution in self.convolutions], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.filters * len(self.widths))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "widths": list(self.widths)}
+
+
+@keras.saving.register_keras_serializable(package="rnnapps")
 class MaskedMaxPooling(keras.layers.Layer):
     """Maximum over time of ``[batch, time, features]``, ignoring masked steps.
 

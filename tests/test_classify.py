@@ -20,12 +20,13 @@ TEAMS = sorted(TICKET_TEAMS)
 
 @pytest.fixture(scope="module")
 def tickets(tmp_path_factory):
-    """A tickets CSV (``id,body,team``, three teams) and one real training run on it."""
+    """A tickets CSV (``id,body,team``, three teams) and one real training run on it,
+    with n-gram detectors beside the recurrent layer (a functional model)."""
     work = tmp_path_factory.mktemp("classify")
     data = write_tickets(work / "tickets.csv", rows=240)
     proc = run_cli("classify", "train", "--data", str(data), "--text-column", "body",
                    "--label-column", "team", "--epochs", "6", "--learning-rate", "0.01",
-                   "--run-dir", "run", *TINY, cwd=work)
+                   "--ngram-filters", "4", "--run-dir", "run", *TINY, cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return work, data, proc.stdout
 

@@ -70,14 +70,29 @@ def test_masked_max_pooling_ignores_padded_steps():
     np.testing.assert_allclose(MaskedMaxPooling()(x), [[50.0, 50.0]])
 
 
-def test_sentiment_model_with_pairs_and_max_pooling_ignores_padding(tmp_path):
+def test_ngram_convolution_pools_each_width_over_real_tokens_only():
+    from rnnapps.layers import NgramConvolution
+
+    layer = NgramConvolution(filters=3, widths=(2, 3))
+    x = np.random.default_rng(0).normal(size=(1, 4, 5)).astype("float32")
+    padded = np.concatenate([x, np.full((1, 2, 5), 99.0, "float32")], axis=1)
+    mask = np.array([[True] * 4 + [False] * 2])
+    out = layer(padded, mask=mask)
+    assert out.shape == (1, 6) and np.all(np.asarray(out) >= 0.0)  # ReLU, 2 widths x 3
+    np.testing.assert_allclose(out, layer(x), atol=1e-6)  # padding values never count
+    assert layer.compute_mask(padded, mask) is None
+
+
+@pytest.mark.parametrize("ngram_filters", [0, 3])
+def test_sentiment_model_with_pairs_and_max_pooling_ignores_padding(tmp_path, ngram_filters):
     """More padding changes nothing, and the model round-trips through ``.keras``."""
     from rnnapps.tasks import sentiment
     from rnnapps.tasks.sentiment import SentimentConfig
 
     config = SentimentConfig().replace(max_tokens=30, seq_length=6, embedding_dim=4,
                                        units=4, layers=2, cell="gru", bidirectional=True,
-                                       bigram_buckets=11, pooling="max")
+                                       bigram_buckets=11, pooling="max",
+                                       ngram_filters=ngram_filters)
     short = sentiment.build_model(config)
     long = sentiment.build_model(config.replace(seq_length=10))
     long.set_weights(short.get_weights())

@@ -84,13 +84,16 @@ class ClassifyData:
 
 @dataclass
 class TextModel(RNNConfig):
-    """Embedding -> recurrent stack -> pooling -> sigmoid or softmax."""
+    """Embedding -> recurrent stack -> pooling [+ n-gram detectors] -> sigmoid or softmax."""
 
     embedding_dim: int = option(128, "size of the token embedding", low=1)
     bigram_buckets: int = option(0, "also embed each pair of adjacent tokens, hashed into "
                                  "this many rows (0: words only)", low=0)
     pooling: str = option("last", "how the sequence is summarised: the last state, or the "
                           "maximum over time of every step's output", choices=("last", "max"))
+    ngram_filters: int = option(0, "also this many convolutional n-gram detectors of "
+                                "each width 3, 4 and 5, max-pooled over time and joined "
+                                "to the recurrent summary (0: none)", low=0)
 
 
 ClassifyModel = with_defaults(TextModel, cell="gru", units=64, layers=1, bidirectional=True,
