@@ -114,16 +114,18 @@ class ClassifyConfig(TaskConfig):
         # tokenised (punctuation is a token) and its test sentences are longer
         # than most training phrases, hence a fixed sequence length there.
         "best": {"batch_size": 32, "dropout": 0.5, "learning_rate": 5e-4, "epochs": 30,
-                 "patience": 6},
+                 "patience": 6, "ngram_filters": 200},
         "best-sst2": {"standardize": "lower", "seq_length": 64, "batch_size": 64,
-                      "epochs": 4},
+                      "epochs": 4, "ngram_filters": 100},
         "best-sst5": {"standardize": "lower", "seq_length": 64, "batch_size": 32,
-                      "dropout": 0.5, "learning_rate": 5e-4, "epochs": 20, "patience": 4},
+                      "dropout": 0.5, "learning_rate": 5e-4, "epochs": 20, "patience": 4,
+                      "ngram_filters": 200},
     }
     search_space: ClassVar[dict] = {
         "cell": Choice(CELLS), "units": Int(32, 256, step=32), "layers": Int(1, 2),
         "bidirectional": Bool(), "dropout": Float(0.0, 0.6),
         "embedding_dim": Choice((64, 128, 256)), "pooling": Choice(("last", "max")),
+        "ngram_filters": Choice((0, 100, 200)),
         "learning_rate": Float(1e-4, 1e-2, log=True), "batch_size": Choice((32, 64, 128)),
     }
     data: ClassifyData = field(default_factory=ClassifyData)

@@ -1,0 +1,80 @@
+"""Seed spread: one preset on one dataset, trained once per seed, scored as quality.py does.
+
+    python benchmarks/seeds.py --task classify --dataset trec --preset best --seeds 1,2,3,4,5
+
+``quality.py`` reports one run (seed 42). On a small data set the seed alone (the
+initial weights, dropout masks, batch order, the held-out validation texts) moves
+the test score by a point or more, so this trains the same config with each seed,
+one after the other in one process, and reports every score with their mean and
+standard deviation. Writes
+``benchmarks/results/seeds/<task>-<dataset>-<preset>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from common import DATA_DIR, RESULTS, write_report  # noqa: E402
+from quality import (  # noqa: E402
+    DATASET_PRESETS,
+    SELF_TRAINING_ROUNDS,
+    preset_config,
+    runs,
+    score,
+    train_rounds,
+)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--dataset", required=True, help="one of quality.py's (e.g. trec)")
+    parser.add_argument("--preset", default="best")
+    parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    parser.add_argument("--out", type=Path, default=RESULTS / "seeds")
+    args = parser.parse_args(argv)
+    cases = {name: (overrides, goal) for name, overrides, goal in
+             runs(args.data_dir).get(args.task, [])}
+    if args.dataset not in cases:
+        parser.error(f"no dataset {args.dataset!r} for task {args.task!r}; "
+                     f"known: {', '.join(cases) or 'none'}")
+    overrides, goal = cases[args.dataset]
+    preset = DATASET_PRESETS.get((args.dataset, args.preset), args.preset)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    per_seed = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as work:
+            config = preset_config(args.task, args.dataset, preset, overrides,
+                                   args.data_dir, Path(work)).replace(seed=seed)
+            result, rounds = train_rounds(
+                args.task, config, Path(work),
+                SELF_TRAINING_ROUNDS.get((args.dataset, args.preset), 0))
+        per_seed.append({"seed": seed, "value": score(args.task, result),
+                         "epochs": result["epochs"],
+                         "train_seconds": round(sum(r["train_seconds"] for r in rounds), 1)})
+        print(f"seed {seed}: {goal['metric']} = {per_seed[-1]['value']:.4f}", flush=True)
+    values = [s["value"] for s in per_seed]
+    report = {"task": args.task, "dataset": args.dataset, "preset": preset,
+              "metric": goal["metric"], "target": goal["target"], "runs": per_seed,
+              "mean": statistics.mean(values),
+              "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+              "min": min(values), "max": max(values),
+              # The last seed's; the others differ in the seed alone.
+              "config": config.to_dict()}
+    write_report(args.out / f"{args.task}-{args.dataset}-{args.preset}.json", report, argv)
+    print(f"{args.task} {args.dataset} {args.preset}: {goal['metric']} mean "
+          f"{report['mean']:.4f} ± {report['stdev']:.4f} over seeds {args.seeds} "
+          f"(min {report['min']:.4f}, max {report['max']:.4f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
