@@ -110,11 +110,12 @@ class ClassifyConfig(TaskConfig):
     objective: ClassVar[str] = "val_accuracy"
     presets: ClassVar[dict] = {
         "reference": {},
-        # TREC's settings; the Stanford Sentiment Treebank's texts are already
+        # TREC's settings (90.4 % +- 0.4 test accuracy over five seeds,
+        # benchmarks/results/seeds/); the Stanford Sentiment Treebank's texts are already
         # tokenised (punctuation is a token) and its test sentences are longer
         # than most training phrases, hence a fixed sequence length there.
-        "best": {"batch_size": 32, "dropout": 0.5, "learning_rate": 5e-4, "epochs": 30,
-                 "patience": 6, "ngram_filters": 200},
+        "best": {"batch_size": 64, "dropout": 0.6, "learning_rate": 5e-4, "epochs": 30,
+                 "patience": 6, "ngram_filters": 200, "units": 128},
         "best-sst2": {"standardize": "lower", "seq_length": 64, "batch_size": 64,
                       "epochs": 4, "ngram_filters": 100},
         "best-sst5": {"standardize": "lower", "seq_length": 64, "batch_size": 32,
