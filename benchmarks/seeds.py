@@ -1,18 +1,23 @@
 """Seed spread: one preset on one dataset, trained once per seed, scored as quality.py does.
 
     python benchmarks/seeds.py --task classify --dataset trec --preset best --seeds 1,2,3,4,5
+    python benchmarks/seeds.py --task classify --dataset trec --set standardize=lower
+    python benchmarks/seeds.py --task classify --dataset trec --ensemble
 
 ``quality.py`` reports one run (seed 42). On a small data set the seed alone (the
 initial weights, dropout masks, batch order, the held-out validation texts) moves
 the test score by a point or more, so this trains the same config with each seed,
 one after the other in one process, and reports every score with their mean and
-standard deviation. Writes
-``benchmarks/results/seeds/<task>-<dataset>-<preset>.json``.
+standard deviation. ``--set KEY=VALUE`` changes one setting of the preset (a
+variant; its name joins the report's), and ``--ensemble`` (classify) also scores
+the average of every seed's test probabilities, as if the seeds' models voted.
+Writes ``benchmarks/results/seeds/<task>-<dataset>-<preset>[-KEY=VALUE...].json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -21,6 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import numpy as np  # noqa: E402
 from common import DATA_DIR, RESULTS, write_report  # noqa: E402
 from quality import (  # noqa: E402
     DATASET_PRESETS,
@@ -38,6 +44,10 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", required=True, help="one of quality.py's (e.g. trec)")
     parser.add_argument("--preset", default="best")
     parser.add_argument("--seeds", default="1,2,3,4,5", help="comma-separated seeds")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one setting of the preset (JSON value, else a string)")
+    parser.add_argument("--ensemble", action="store_true",
+                        help="classify: also score the seeds' averaged test probabilities")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--out", type=Path, default=RESULTS / "seeds")
     args = parser.parse_args(argv)
@@ -48,15 +58,21 @@ def main(argv=None) -> int:
                      f"known: {', '.join(cases) or 'none'}")
     overrides, goal = cases[args.dataset]
     preset = DATASET_PRESETS.get((args.dataset, args.preset), args.preset)
+    if args.ensemble and args.task != "classify":
+        parser.error("--ensemble needs --task classify")
+    changes = dict(parse_setting(parser, item) for item in args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
-    per_seed = []
+    per_seed, probabilities = [], []
     for seed in seeds:
         with tempfile.TemporaryDirectory() as work:
             config = preset_config(args.task, args.dataset, preset, overrides,
-                                   args.data_dir, Path(work)).replace(seed=seed)
+                                   args.data_dir, Path(work)).replace(seed=seed, **changes)
             result, rounds = train_rounds(
                 args.task, config, Path(work),
                 SELF_TRAINING_ROUNDS.get((args.dataset, args.preset), 0))
+            if args.ensemble:
+                labels, probs = test_probabilities(config, result["export"])
+                probabilities.append(probs)
         per_seed.append({"seed": seed, "value": score(args.task, result),
                          "epochs": result["epochs"],
                          "train_seconds": round(sum(r["train_seconds"] for r in rounds), 1)})
@@ -66,14 +82,42 @@ def main(argv=None) -> int:
               "metric": goal["metric"], "target": goal["target"], "runs": per_seed,
               "mean": statistics.mean(values),
               "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
-              "min": min(values), "max": max(values),
+              "min": min(values), "max": max(values), "changes": changes,
               # The last seed's; the others differ in the seed alone.
               "config": config.to_dict()}
-    write_report(args.out / f"{args.task}-{args.dataset}-{args.preset}.json", report, argv)
+    if args.ensemble:
+        report["ensemble"] = float(np.mean(np.mean(probabilities, axis=0).argmax(1) == labels))
+        print(f"ensemble of {len(seeds)}: {goal['metric']} = {report['ensemble']:.4f}")
+    name = "-".join([args.task, args.dataset, args.preset, *args.set])
+    write_report(args.out / f"{name}.json", report, argv)
     print(f"{args.task} {args.dataset} {args.preset}: {goal['metric']} mean "
           f"{report['mean']:.4f} ± {report['stdev']:.4f} over seeds {args.seeds} "
           f"(min {report['min']:.4f}, max {report['max']:.4f})")
     return 0
+
+
+def parse_setting(parser, item: str) -> tuple[str, object]:
+    """``KEY=VALUE`` -> (key, the JSON value, or the string when it is not JSON)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        parser.error(f"--set wants KEY=VALUE, got {item!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def test_probabilities(config, export: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test split's class ids and the export's probabilities for its texts,
+    in the export's class order (which is the split's: both come from the training labels)."""
+    import tensorflow as tf
+
+    from rnnapps import registry
+
+    test = registry.get_task("classify").load(config, verbose=0).test
+    serve = tf.saved_model.load(export).signatures["serving_default"]
+    probs = serve(texts=tf.constant(test.texts))["probabilities"].numpy()
+    return np.asarray(test.labels), probs
 
 
 if __name__ == "__main__":
