@@ -37,6 +37,9 @@ from quality import (  # noqa: E402
     train_rounds,
 )
 
+from rnnapps import registry  # noqa: E402
+from rnnapps.errors import UsageError  # noqa: E402
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,7 +63,7 @@ def main(argv=None) -> int:
     preset = DATASET_PRESETS.get((args.dataset, args.preset), args.preset)
     if args.ensemble and args.task != "classify":
         parser.error("--ensemble needs --task classify")
-    changes = dict(parse_setting(parser, item) for item in args.set)
+    changes = settings(parser, args.task, args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
     per_seed, probabilities = [], []
     for seed in seeds:
@@ -96,23 +99,29 @@ def main(argv=None) -> int:
     return 0
 
 
-def parse_setting(parser, item: str) -> tuple[str, object]:
-    """``KEY=VALUE`` -> (key, the JSON value, or the string when it is not JSON)."""
-    key, sep, value = item.partition("=")
-    if not sep or not key:
-        parser.error(f"--set wants KEY=VALUE, got {item!r}")
+def settings(parser, task: str, items: list[str]) -> dict:
+    """``KEY=VALUE`` items -> {key: the JSON value, or the string when it is not
+    JSON}, checked against the task's config before anything trains."""
+    changes = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            parser.error(f"--set wants KEY=VALUE, got {item!r}")
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key] = value
     try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+        registry.config_class(task)().replace(**changes)
+    except UsageError as error:
+        parser.error(str(error))
+    return changes
 
 
 def test_probabilities(config, export: str) -> tuple[np.ndarray, np.ndarray]:
     """The test split's class ids and the export's probabilities for its texts,
     in the export's class order (which is the split's: both come from the training labels)."""
     import tensorflow as tf
-
-    from rnnapps import registry
 
     test = registry.get_task("classify").load(config, verbose=0).test
     serve = tf.saved_model.load(export).signatures["serving_default"]
