@@ -61,11 +61,12 @@ def main(argv=None) -> int:
                      f"known: {', '.join(cases) or 'none'}")
     overrides, goal = cases[args.dataset]
     preset = DATASET_PRESETS.get((args.dataset, args.preset), args.preset)
-    if args.ensemble and args.task != "classify":
-        parser.error("--ensemble needs --task classify")
+    if args.ensemble and not overrides.get("test_data"):
+        # A test split cut from the training texts would differ from seed to seed.
+        parser.error("--ensemble needs a classify dataset with its own test file")
     changes = settings(parser, args.task, args.set)
     seeds = [int(s) for s in args.seeds.split(",")]
-    per_seed, probabilities = [], []
+    per_seed, probabilities, test = [], [], None
     for seed in seeds:
         with tempfile.TemporaryDirectory() as work:
             config = preset_config(args.task, args.dataset, preset, overrides,
@@ -74,8 +75,9 @@ def main(argv=None) -> int:
                 args.task, config, Path(work),
                 SELF_TRAINING_ROUNDS.get((args.dataset, args.preset), 0))
             if args.ensemble:
-                labels, probs = test_probabilities(config, result["export"])
-                probabilities.append(probs)
+                if test is None:  # the test file is the same for every seed: read it once
+                    test = registry.get_task(args.task).load(config, verbose=0).test
+                probabilities.append(test_probabilities(test.texts, result["export"]))
         per_seed.append({"seed": seed, "value": score(args.task, result),
                          "epochs": result["epochs"],
                          "train_seconds": round(sum(r["train_seconds"] for r in rounds), 1)})
@@ -89,7 +91,8 @@ def main(argv=None) -> int:
               # The last seed's; the others differ in the seed alone.
               "config": config.to_dict()}
     if args.ensemble:
-        report["ensemble"] = float(np.mean(np.mean(probabilities, axis=0).argmax(1) == labels))
+        votes = np.mean(probabilities, axis=0).argmax(1)
+        report["ensemble"] = float(np.mean(votes == np.asarray(test.labels)))
         print(f"ensemble of {len(seeds)}: {goal['metric']} = {report['ensemble']:.4f}")
     name = "-".join([args.task, args.dataset, args.preset, *args.set])
     write_report(args.out / f"{name}.json", report, argv)
@@ -118,15 +121,13 @@ def settings(parser, task: str, items: list[str]) -> dict:
     return changes
 
 
-def test_probabilities(config, export: str) -> tuple[np.ndarray, np.ndarray]:
-    """The test split's class ids and the export's probabilities for its texts,
-    in the export's class order (which is the split's: both come from the training labels)."""
+def test_probabilities(texts: list[str], export: str) -> np.ndarray:
+    """A classify export's probabilities for ``texts``, ``[texts, classes]`` in the
+    export's class order (the split's too: both come from the training labels)."""
     import tensorflow as tf
 
-    test = registry.get_task("classify").load(config, verbose=0).test
     serve = tf.saved_model.load(export).signatures["serving_default"]
-    probs = serve(texts=tf.constant(test.texts))["probabilities"].numpy()
-    return np.asarray(test.labels), probs
+    return serve(texts=tf.constant(texts))["probabilities"].numpy()
 
 
 if __name__ == "__main__":
